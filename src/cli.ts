@@ -1,0 +1,92 @@
+import { parseArgs } from "node:util";
+import { loadConfig } from "./config.js";
+import { openDatabase } from "./platform/db/database.js";
+import { seedDemo } from "./modules/demo/demo.js";
+import { bootstrapPlatformAdmin } from "./modules/users/bootstrap.js";
+import { AppError } from "./platform/errors.js";
+
+const USAGE = `Usage: npm run cli -- <command> [options]
+
+Commands:
+  migrate                          Apply pending database migrations (prisma/migrations).
+  bootstrap --email <e> [--name <n>] [--json]
+                                   Create the first platform administrator and print a one-time password.
+  demo [--tenant <slug>] [--json]  Seed a demo customer (default slug "demo"): a user per role, 1,000 SIMs,
+                                   30 days of usage. Idempotent per slug; prints fresh passwords each run.
+
+The database is DATABASE_URL, or the embedded one in DATA_DIR (stop the server first: it holds the lock).`;
+
+const SLUG = /^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$/;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { email: { type: "string" }, name: { type: "string" }, tenant: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+  });
+  const command = positionals[0];
+  if (!command || values.help) {
+    console.log(USAGE);
+    return command || values.help ? 0 : 1;
+  }
+  const config = loadConfig();
+  // Progress goes to stderr, so `--json` output on stdout stays machine-readable.
+  const log = (msg: string) => console.error(msg);
+
+  if (command === "migrate") {
+    const db = await openDatabase({ url: config.database.url, poolMax: 1, dataDir: config.dataDir, migrateOnStart: true, log });
+    await db.close();
+    return 0;
+  }
+
+  if (command === "bootstrap") {
+    if (!values.email || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(values.email)) {
+      console.error("bootstrap needs --email <address>");
+      return 1;
+    }
+    const db = await openDatabase({ url: config.database.url, poolMax: 2, dataDir: config.dataDir, migrateOnStart: config.database.migrateOnStart, log });
+    try {
+      const admin = await bootstrapPlatformAdmin(db.prisma, values.email, values.name);
+      if (values.json) console.log(JSON.stringify(admin));
+      else console.log(`Platform administrator created.\n  email:    ${admin.email}\n  password: ${admin.password}\nThis password is shown once; change it after signing in.`);
+      return 0;
+    } finally {
+      await db.close();
+    }
+  }
+
+  if (command === "demo") {
+    const slug = values.tenant ?? "demo";
+    if (!SLUG.test(slug)) {
+      console.error("--tenant must be a slug: 3-63 lower-case letters, digits and inner dashes");
+      return 1;
+    }
+    const db = await openDatabase({ url: config.database.url, poolMax: 4, dataDir: config.dataDir, migrateOnStart: config.database.migrateOnStart, log });
+    try {
+      const started = Date.now();
+      const demo = await seedDemo(db.prisma, slug);
+      if (values.json) {
+        console.log(JSON.stringify({ tenantId: demo.tenantId, slug: demo.slug, users: demo.users, sims: demo.sims, esims: demo.esims, usageRecords: demo.usageRecords }));
+      } else {
+        console.log(`Demo tenant "${slug}" (${demo.tenantId}) ${demo.created ? "created" : "already existed"} in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
+        console.log(`  ${demo.sims} SIMs (${demo.esims} eSIM-capable), ${demo.usageRecords} usage records`);
+        console.log("  Users (passwords shown once):");
+        for (const u of demo.users) console.log(`    ${u.role.padEnd(8)} ${u.email.padEnd(36)} ${u.password}`);
+      }
+      return 0;
+    } finally {
+      await db.close();
+    }
+  }
+
+  console.error(`Unknown command "${command}".\n\n${USAGE}`);
+  return 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof AppError ? `${err.code}: ${err.message}` : err);
+    process.exit(err instanceof AppError ? 2 : 1);
+  },
+);

@@ -1,0 +1,89 @@
+import { envSchema } from "env-schema";
+import { Type, type Static } from "typebox";
+
+/** Every setting the service reads, validated once at start-up (STYLE.md habit 8). */
+const EnvSchema = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal("development"), Type.Literal("production"), Type.Literal("test")], {
+    default: "development",
+  }),
+  HOST: Type.String({ default: "127.0.0.1" }),
+  PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
+  LOG_LEVEL: Type.Union(
+    [Type.Literal("fatal"), Type.Literal("error"), Type.Literal("warn"), Type.Literal("info"), Type.Literal("debug"), Type.Literal("trace"), Type.Literal("silent")],
+    { default: "info" },
+  ),
+  /** PostgreSQL connection string. Unset: the embedded PGlite database in DATA_DIR. */
+  DATABASE_URL: Type.Optional(Type.String({ pattern: "^postgres(ql)?://" })),
+  DATABASE_POOL_MAX: Type.Integer({ default: 10, minimum: 1, maximum: 200 }),
+  /** Apply pending migrations at start. Default: on for the embedded database, off with DATABASE_URL. */
+  MIGRATE_ON_START: Type.Optional(Type.Boolean()),
+  /** Where the embedded database and its generated secrets live. */
+  DATA_DIR: Type.String({ default: ".data" }),
+  /** Redis for BullMQ queues and rate limits. Unset: jobs run in-process. */
+  REDIS_URL: Type.Optional(Type.String({ pattern: "^rediss?://" })),
+  /** Prefix for every Redis key (queues, rate limits), so several deployments can share one Redis. */
+  REDIS_PREFIX: Type.String({ default: "conekt", pattern: "^[A-Za-z0-9:_-]{1,64}$" }),
+  /** Secret for session JWTs (HS256), at least 32 characters. Required in production. */
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  /** AES-256-GCM keys for secrets at rest: `kid:base64key[,kid:base64key...]`, the first one encrypts. */
+  ENCRYPTION_KEYS: Type.Optional(Type.String({ pattern: "^[A-Za-z0-9_-]{1,16}:[A-Za-z0-9+/=]{43,44}(,[A-Za-z0-9_-]{1,16}:[A-Za-z0-9+/=]{43,44})*$" })),
+  /** Proxies whose X-Forwarded-For is believed: comma-separated IPs or CIDRs. Empty: none. */
+  TRUST_PROXY: Type.String({ default: "" }),
+  /** Largest request body accepted, in bytes (routes that ingest files raise it for themselves). */
+  BODY_LIMIT_BYTES: Type.Integer({ default: 1_048_576, minimum: 1024 }),
+  /** The public base URL of the portal and API, used in links and cookie security. */
+  PUBLIC_URL: Type.String({ default: "http://localhost:3000", pattern: "^https?://" }),
+  /** Grace period for in-flight requests and jobs on SIGTERM, in milliseconds. */
+  SHUTDOWN_GRACE_MS: Type.Integer({ default: 10_000, minimum: 0 }),
+});
+
+type Env = Static<typeof EnvSchema>;
+
+export interface Config {
+  env: Env["NODE_ENV"];
+  isProduction: boolean;
+  host: string;
+  port: number;
+  logLevel: string;
+  database: { url?: string; poolMax: number; migrateOnStart: boolean; embedded: boolean };
+  dataDir: string;
+  redis: { url?: string; prefix: string };
+  jwtSecret?: string;
+  encryptionKeys?: string;
+  trustProxy: string[];
+  bodyLimit: number;
+  publicUrl: string;
+  secureCookies: boolean;
+  shutdownGraceMs: number;
+}
+
+/** Reads and validates the environment; throws naming every bad variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const env = envSchema<Env>({ schema: EnvSchema, data: source, dotenv: false });
+  const embedded = !env.DATABASE_URL;
+  if (env.NODE_ENV === "production" && !embedded && !env.JWT_SECRET) {
+    throw new Error("JWT_SECRET is required in production (at least 32 random characters).");
+  }
+  return {
+    env: env.NODE_ENV,
+    isProduction: env.NODE_ENV === "production",
+    host: env.HOST,
+    port: env.PORT,
+    logLevel: env.LOG_LEVEL,
+    database: {
+      url: env.DATABASE_URL,
+      poolMax: env.DATABASE_POOL_MAX,
+      migrateOnStart: env.MIGRATE_ON_START ?? embedded,
+      embedded,
+    },
+    dataDir: env.DATA_DIR,
+    redis: { url: env.REDIS_URL, prefix: env.REDIS_PREFIX },
+    jwtSecret: env.JWT_SECRET,
+    encryptionKeys: env.ENCRYPTION_KEYS,
+    trustProxy: env.TRUST_PROXY.split(",").map((s) => s.trim()).filter(Boolean),
+    bodyLimit: env.BODY_LIMIT_BYTES,
+    publicUrl: env.PUBLIC_URL.replace(/\/+$/, ""),
+    secureCookies: env.PUBLIC_URL.startsWith("https://"),
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+  };
+}

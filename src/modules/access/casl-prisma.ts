@@ -1,0 +1,18 @@
+// CASL over the generated Prisma 7 client (the `prisma-client` generator does not populate @prisma/client):
+// the documented wrapper around @casl/prisma/runtime.
+import type { Ability } from "@casl/ability";
+import { accessibleBy, createPrismaAbility, type Model, type PrismaQueryOf, type Subjects } from "@casl/prisma/runtime";
+import type { AuditEvent, Membership, Prisma, Sim, Tenant, User } from "../../generated/prisma/client.js";
+
+export { accessibleBy, createPrismaAbility };
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type PrismaQuery<T extends Model<Record<string, any>, string> = Model<Record<string, any>, string>> = PrismaQueryOf<Prisma.TypeMap, T>;
+
+export type AppSubjects =
+  | Subjects<{ Tenant: Tenant; User: User; Membership: Membership; AuditEvent: AuditEvent; Sim: Sim }>
+  | "all";
+
+export type Action = "manage" | "create" | "read" | "update" | "close" | "delete";
+
+export type AppAbility = Ability<[Action, AppSubjects], PrismaQuery>;

@@ -1,0 +1,58 @@
+import type { Role } from "../../generated/prisma/enums.js";
+import type { PrismaClient } from "../../platform/db/database.js";
+import { generatePassword } from "../../platform/passwords.js";
+import { systemActor } from "../audit/audit.writer.js";
+import { DEFAULT_TENANT_SETTINGS } from "../tenants/tenants.schemas.js";
+import { upsertMember } from "../users/provisioning.js";
+import { seedDemoFleet } from "./demo-fleet.js";
+
+export const DEMO_ROLES: Role[] = ["owner", "admin", "operator", "billing", "viewer"];
+
+export interface DemoResult {
+  tenantId: string;
+  slug: string;
+  users: Array<{ email: string; password: string; role: Role }>;
+  sims: number;
+  esims: number;
+  usageRecords: number;
+  /** False when the fleet already existed (running demo again creates no duplicates). */
+  created: boolean;
+}
+
+/**
+ * A realistic demo customer: the tenant, one user per role, 1,000 SIMs and 30 days of usage.
+ * Idempotent per slug; a re-run issues fresh passwords for the demo users (printed once, like the first).
+ */
+export async function seedDemo(prisma: PrismaClient, slug: string): Promise<DemoResult> {
+  const actor = systemActor("cli:demo");
+  const legalName = `${slug.replace(/(^|-)([a-z])/g, (_, d: string, c: string) => `${d ? " " : ""}${c.toUpperCase()}`)} IoT GmbH`;
+  const { tenantId, users } = await prisma.$transaction(
+    async (tx) => {
+      const tenant =
+        (await tx.tenant.findUnique({ where: { slug } })) ??
+        (await tx.tenant.create({
+          data: {
+            kind: "customer",
+            slug,
+            legalName,
+            country: "DE",
+            vatId: "DE811907980",
+            billingAddress: { line1: "Friedrichstraße 68", postalCode: "10117", city: "Berlin", country: "DE" },
+            billingEmail: `billing@${slug}.example.com`,
+            settings: DEFAULT_TENANT_SETTINGS,
+          },
+        }));
+      const users: DemoResult["users"] = [];
+      for (const role of DEMO_ROLES) {
+        const email = `${role}@${slug}.example.com`;
+        const password = generatePassword();
+        await upsertMember(tx, actor, { tenantId: tenant.id, email, name: `Demo ${role}`, role, password });
+        users.push({ email, password, role });
+      }
+      return { tenantId: tenant.id, users };
+    },
+    { timeout: 60_000 },
+  );
+  const fleet = await seedDemoFleet(prisma, { tenantId, slug });
+  return { tenantId, slug, users, sims: fleet.sims, esims: fleet.esims, usageRecords: fleet.usageRecords, created: fleet.created };
+}
