@@ -42,7 +42,7 @@ export const LOG_REDACT = [
 
 declare module "fastify" {
   interface FastifyInstance {
-    routeList: ReadonlyArray<{ method: string; url: string }>;
+    routeList: ReadonlyArray<{ method: string; url: string; operationId?: string }>;
   }
 }
 
@@ -72,10 +72,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // The served routes, for the contract test (every route in openapi.yaml and vice versa) and the docs.
-  const routes: Array<{ method: string; url: string }> = [];
+  const routes: Array<{ method: string; url: string; operationId?: string }> = [];
   app.decorate("routeList", routes);
   app.addHook("onRoute", (route) => {
-    for (const method of [route.method].flat()) if (method !== "HEAD") routes.push({ method, url: route.url });
+    const operationId = (route.schema as { operationId?: string } | undefined)?.operationId;
+    for (const method of [route.method].flat()) if (method !== "HEAD") routes.push({ method, url: route.url, operationId });
   });
 
   app.setReplySerializer((payload) => stringifyJson(payload));

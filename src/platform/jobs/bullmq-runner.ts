@@ -18,6 +18,8 @@ export function createBullmqRunner(opts: BullmqRunnerOptions): JobRunner {
   const prefix = `{${opts.prefix}}`;
   const queues = new Map<QueueName, Queue>();
   const workers: Worker[] = [];
+  // Workers block on connections of their own; we made them, so we close them.
+  const workerConnections: Redis[] = [];
   const queue = (name: QueueName) => {
     let q = queues.get(name);
     if (!q) {
@@ -34,6 +36,12 @@ export function createBullmqRunner(opts: BullmqRunnerOptions): JobRunner {
       queues.set(name, q);
     }
     return q;
+  };
+
+  const workerConnection = () => {
+    const connection = opts.redis.duplicate();
+    workerConnections.push(connection);
+    return connection;
   };
 
   return {
@@ -62,8 +70,7 @@ export function createBullmqRunner(opts: BullmqRunnerOptions): JobRunner {
               log: opts.log,
             });
           },
-          // Workers block on their own connection; BullMQ duplicates the given one for that.
-          { connection: opts.redis.duplicate(), prefix, concurrency: opts.concurrency ?? 4 },
+          { connection: workerConnection(), prefix, concurrency: opts.concurrency ?? 4 },
         );
         worker.on("failed", (job, err) => opts.log(`job ${job?.name} ${job?.id} failed: ${err.message}`));
         workers.push(worker);
@@ -73,6 +80,7 @@ export function createBullmqRunner(opts: BullmqRunnerOptions): JobRunner {
       // Workers first: they finish their current jobs (graceful), then the queues.
       await Promise.all(workers.map((w) => w.close()));
       await Promise.all([...queues.values()].map((q) => q.close()));
+      await Promise.all(workerConnections.map((c) => c.quit().catch(() => undefined)));
     },
     async ping() {
       await opts.redis.ping();
