@@ -21,6 +21,8 @@ const EnvSchema = Type.Object({
   DATA_DIR: Type.String({ default: ".data" }),
   /** Redis for BullMQ queues and rate limits. Unset: jobs run in-process. */
   REDIS_URL: Type.Optional(Type.String({ pattern: "^rediss?://" })),
+  /** With Redis: whether the API process also runs job workers (false when dedicated workers run). */
+  RUN_JOBS: Type.Boolean({ default: true }),
   /** Prefix for every Redis key (queues, rate limits), so several deployments can share one Redis. */
   REDIS_PREFIX: Type.String({ default: "conekt", pattern: "^[A-Za-z0-9:_-]{1,64}$" }),
   /** Secret for session JWTs (HS256), at least 32 characters. Required in production. */
@@ -48,6 +50,7 @@ export interface Config {
   database: { url?: string; poolMax: number; migrateOnStart: boolean; embedded: boolean };
   dataDir: string;
   redis: { url?: string; prefix: string };
+  runJobs: boolean;
   jwtSecret?: string;
   encryptionKeys?: string;
   trustProxy: string[];
@@ -78,6 +81,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     dataDir: env.DATA_DIR,
     redis: { url: env.REDIS_URL, prefix: env.REDIS_PREFIX },
+    runJobs: env.RUN_JOBS,
     jwtSecret: env.JWT_SECRET,
     encryptionKeys: env.ENCRYPTION_KEYS,
     trustProxy: env.TRUST_PROXY.split(",").map((s) => s.trim()).filter(Boolean),

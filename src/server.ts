@@ -9,7 +9,7 @@ const config = loadConfig();
 const logger = pino({ level: config.logLevel, redact: { paths: LOG_REDACT, censor: "[redacted]" } });
 const log = (msg: string) => logger.info(msg);
 
-const runtime = await openRuntime(config, { work: process.env.RUN_JOBS !== "false", log });
+const runtime = await openRuntime(config, { work: config.runJobs, log });
 const app = await buildApp({ config, db: runtime.db, jobs: runtime.jobs, secrets: runtime.secrets, logger });
 
 closeWithGrace({ delay: config.shutdownGraceMs, logger }, async ({ signal, err }) => {

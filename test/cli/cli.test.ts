@@ -112,7 +112,7 @@ t.test("bootstrap --json creates the first platform owner and prints its one-tim
   t.ok(typeof out.password === "string" && out.password.length >= 20, `password has at least 20 characters (${String(out.password).length})`);
   admin = { email: out.email, password: out.password };
 
-  t.test("a second fresh database gets a different password (no fixed default)", async (t) => {
+  await t.test("a second fresh database gets a different password (no fixed default)", async (t) => {
     const other = await createTestDatabase();
     try {
       const run2 = await cli(other.url, ["bootstrap", "--email", "Admin@Example.com", "--json"]);
@@ -126,7 +126,7 @@ t.test("bootstrap --json creates the first platform owner and prints its one-tim
     }
   });
 
-  t.test("the password signs in; the session is the platform owner", async (t) => {
+  await t.test("the password signs in; the session is the platform owner", async (t) => {
     const { loginStatus, me } = await signIn("admin@example.com", out.password);
     t.equal(loginStatus, 200, "login 200");
     t.equal(me?.role, "owner", "role owner");

@@ -1,12 +1,13 @@
 import t from "tap";
 import { build } from "../helpers/build.js";
+import type { Reply } from "../helpers/client.js";
 
 // Every failure, including ones Fastify itself raises, is problem+json with a stable code and the request id.
 t.test("HTTP failures are RFC 9457 problems", async (t) => {
   const { client } = await build(t);
   const c = client();
 
-  const expectProblem = async (res: Awaited<ReturnType<typeof c.get>>, status: number, code: string) => {
+  const expectProblem = async (res: Reply, status: number, code: string) => {
     t.equal(res.status, status, `${code}: status`);
     t.match(res.headers["content-type"], /^application\/problem\+json/, `${code}: content type`);
     t.equal(res.json.code, code);

@@ -102,7 +102,9 @@ async function startServer(): Promise<Server> {
 async function stopServer(server: Server): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number } | null> {
   const t0 = Date.now();
   server.child.kill("SIGTERM");
-  const result = await Promise.race([server.exited, sleep(STOP_DEADLINE_MS).then(() => null)]);
+  let timer: NodeJS.Timeout | undefined;
+  const result = await Promise.race([server.exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), STOP_DEADLINE_MS)))]);
+  clearTimeout(timer);
   if (!result) server.child.kill("SIGKILL");
   return result && { ...result, ms: Date.now() - t0 };
 }
@@ -168,7 +170,7 @@ t.test("cold start on an empty DATA_DIR", async (t) => {
   t.same(ready.json, { status: "ready", checks: { database: "ok" } }, "database checked, no Redis check");
   t.equal((await http(t, server, "GET", "/v1/me")).status, 401, "the API answers (unauthenticated)");
 
-  t.test("a second process on the same DATA_DIR is refused while the server runs", async (t) => {
+  await t.test("a second process on the same DATA_DIR is refused while the server runs", async (t) => {
     t.equal(readFileSync(lockFile, "utf8").trim(), String(server.child.pid), "the lock file names the server");
     const run = await cli(["bootstrap", "--email", "admin@example.com", "--json"]);
     t.not(run.code, 0, "non-zero exit");
@@ -192,8 +194,8 @@ t.test("the CLI bootstraps an administrator into the stopped embedded database",
   t.equal(run.code, 0, "exit code 0", { stderr: run.stderr });
   t.match(run.stderr, /schema up to date/, "the CLI does not re-migrate either");
   const out = JSON.parse(run.stdout.trim() || "{}") as { email?: string; password?: string };
-  t.equal(out.email, "admin@example.com");
-  t.type(out.password, "string");
+  t.equal(out.email, "admin@example.com", "prints the lower-cased email");
+  t.type(out.password, "string", "and a password");
   if (out.email && out.password) admin = { email: out.email, password: out.password };
   t.notOk(existsSync(lockFile), "the CLI released the lock");
 });
@@ -213,8 +215,8 @@ t.test("warm start: same DATA_DIR, no migration, data still there", async (t) =>
 
   const login = await http(t, server, "POST", "/v1/auth/login", { body: { email: admin.email, password: admin.password } });
   t.equal(login.status, 200, "the bootstrapped admin signs in over HTTP");
-  t.equal(login.json?.session?.role, "owner");
-  t.equal(login.json?.session?.tenant?.kind, "platform");
+  t.equal(login.json?.session?.role, "owner", "as owner");
+  t.equal(login.json?.session?.tenant?.kind, "platform", "of the platform tenant");
   const cookie = [login.headers.getSetCookie()].flat().find((c) => c.startsWith("conekt_session="))?.split(";")[0];
   t.ok(cookie, "a session cookie");
   if (!cookie || login.status !== 200) return void (await stopServer(server));
@@ -240,9 +242,9 @@ t.test("third start: what the server wrote survives its shutdown", async (t) => 
 
   const me = await http(t, server, "GET", "/v1/me", { headers: { cookie: session.cookie } });
   t.equal(me.status, 200, "the session from the previous run is still valid (persisted secrets)");
-  t.equal(me.json?.role, "owner");
+  t.equal(me.json?.role, "owner", "still the owner");
   const list = await http(t, server, "GET", `/v1/tenants?q=${createdSlug}`, { headers: { cookie: session.cookie } });
-  t.equal(list.status, 200);
+  t.equal(list.status, 200, "GET /v1/tenants 200");
   t.same((list.json?.items ?? []).map((i: { slug: string }) => i.slug), [createdSlug], "the tenant created before the restart is there");
 
   const stopped = await stopServer(server);

@@ -1,5 +1,6 @@
 import t from "tap";
 import { build } from "../helpers/build.js";
+import type { Reply } from "../helpers/client.js";
 import { createWorld } from "../helpers/factories.js";
 
 const newTenant = (slug: string) => ({
@@ -70,7 +71,7 @@ t.test("listing pages with a cursor and filters", async (t) => {
   const seen: string[] = [];
   let cursor: string | null = null;
   do {
-    const res: Awaited<ReturnType<typeof staff.get>> = await staff.get(`/v1/tenants?limit=2${cursor ? `&cursor=${cursor}` : ""}`);
+    const res: Reply = await staff.get(`/v1/tenants?limit=2${cursor ? `&cursor=${cursor}` : ""}`);
     t.equal(res.status, 200);
     t.ok(res.json.items.length <= 2);
     seen.push(...res.json.items.map((x: { id: string }) => x.id));

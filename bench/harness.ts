@@ -1,0 +1,372 @@
+// Shared by every benchmark: the context a benchmark reports into, the server process under test (spawned,
+// polled until healthy, stopped), a closed-loop HTTP load generator and small statistics helpers.
+// Traffic goes to 127.0.0.1 only; everything started here is registered for cleanup.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import http from "node:http";
+import { createServer } from "node:net";
+import { join, relative } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+export interface Figure {
+  bench: string;
+  name: string;
+  value: number;
+  unit: string;
+}
+
+export interface BenchContext {
+  /** Prints `name: value unit` at once and keeps the figure for the summary. */
+  report(name: string, value: number, unit: string): void;
+  /** Progress for the operator, on stderr (stdout holds only the figures and the summary). */
+  log(msg: string): void;
+  /** Runs when the benchmark ends, succeeds or not, last registered first. */
+  defer(cleanup: () => unknown | Promise<unknown>): void;
+  /** Aborted when the benchmark runs past its time limit. */
+  signal: AbortSignal;
+  /** How to run the server and the CLI (chosen once per run: compiled dist/ or the sources through tsx). */
+  command: ServerCommand;
+}
+
+export interface Benchmark {
+  name: string;
+  description: string;
+  /** Hard limit: past it the benchmark is aborted, cleaned up and reported as failed. */
+  timeLimitMs: number;
+  run(ctx: BenchContext): Promise<void>;
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------------------------------------------------
+// Which server build runs: the compiled dist/ when it matches the sources, otherwise the sources through tsx.
+
+export interface ServerCommand {
+  kind: "dist" | "tsx";
+  /** Arguments for process.execPath to run a script ("server" or "cli"). */
+  args(script: "server" | "cli"): string[];
+  /** The command as a person would type it, for the output. */
+  describe(script: "server" | "cli"): string;
+  /** Why this one was chosen. */
+  reason: string;
+}
+
+/**
+ * dist/ is up to date when every source file of tsconfig.build.json transpiles to exactly the JavaScript in
+ * dist/ (compared by content, not by mtime: `tsc --incremental` leaves unchanged outputs untouched).
+ * BENCH_SERVER=dist or BENCH_SERVER=tsx forces one.
+ */
+export async function chooseServerCommand(): Promise<ServerCommand> {
+  const dist: ServerCommand = {
+    kind: "dist",
+    args: (s) => [join(ROOT, "dist", "src", `${s}.js`)],
+    describe: (s) => `node dist/src/${s}.js`,
+    reason: "",
+  };
+  const tsx: ServerCommand = {
+    kind: "tsx",
+    args: (s) => ["--import", "tsx", join(ROOT, "src", `${s}.ts`)],
+    describe: (s) => `node --import tsx src/${s}.ts`,
+    reason: "",
+  };
+  const forced = process.env.BENCH_SERVER;
+  if (forced === "dist" || forced === "tsx") return { ...(forced === "dist" ? dist : tsx), reason: "BENCH_SERVER=" + forced };
+  const stale = await staleDistFiles();
+  if (stale.length === 0) return { ...dist, reason: "dist/ matches the sources" };
+  const shown = stale.slice(0, 3).join(", ") + (stale.length > 3 ? `, ... (${stale.length} files)` : "");
+  return { ...tsx, reason: `dist/ is out of date (${shown}); run \`npm run build\` to bench the compiled server` };
+}
+
+async function staleDistFiles(): Promise<string[]> {
+  const ts = (await import("typescript")).default;
+  const configPath = join(ROOT, "tsconfig.build.json");
+  const parsed = ts.getParsedCommandLineOfConfigFile(configPath, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
+  if (!parsed) return ["tsconfig.build.json (unreadable)"];
+  // transpileModule cannot know the package is ESM; ESNext emits what NodeNext emits for "type": "module".
+  const options = { ...parsed.options, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler };
+  const stale: string[] = [];
+  for (const file of parsed.fileNames) {
+    if (file.endsWith(".d.ts")) continue;
+    const rel = relative(ROOT, file);
+    const out = join(ROOT, "dist", rel.replace(/\.ts$/, ".js"));
+    if (!existsSync(out)) {
+      stale.push(rel);
+      continue;
+    }
+    // Transpiling ~60 files takes about a second; tsc's own output is the same text for isolatedModules code.
+    const js = ts.transpileModule(readFileSync(file, "utf8"), { compilerOptions: options, fileName: file }).outputText;
+    if (js !== readFileSync(out, "utf8")) stale.push(rel);
+  }
+  return stale;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Processes.
+
+const children = new Set<ChildProcess>();
+
+/** Last resort when the bench process exits without cleaning up (an uncaught error): no orphan servers. */
+process.on("exit", () => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+});
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Only PATH and HOME from the outside, so nothing in the caller's environment leaks into the measurement. */
+export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...extra };
+}
+
+export interface ServerProcess {
+  child: ChildProcess;
+  pid: number;
+  base: string;
+  port: number;
+  /** Milliseconds from spawn to the first 200 from GET /health. */
+  startMs: number;
+  output(): string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the milliseconds to exit. */
+  stop(graceMs?: number): Promise<number>;
+}
+
+/** Spawns the server and polls GET /health every 20 ms until it answers 200 (or the deadline passes). */
+export async function startServer(
+  ctx: BenchContext,
+  env: Record<string, string>,
+  opts: { deadlineMs?: number } = {},
+): Promise<ServerProcess> {
+  const deadlineMs = opts.deadlineMs ?? 60_000;
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const started = performance.now();
+  const child = spawn(process.execPath, ctx.command.args("server"), {
+    cwd: ROOT,
+    env: cleanEnv({ HOST: "127.0.0.1", PORT: String(port), ...env }),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.add(child);
+  let out = "";
+  const keep = (d: string) => {
+    out += d;
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  child.stdout!.setEncoding("utf8").on("data", keep);
+  child.stderr!.setEncoding("utf8").on("data", keep);
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once("exit", () => resolve());
+  });
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+    children.delete(child);
+  });
+
+  const stop = async (graceMs = 15_000): Promise<number> => {
+    const t0 = performance.now();
+    if (!gone) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      await exited;
+      clearTimeout(timer);
+    }
+    return performance.now() - t0;
+  };
+  ctx.defer(() => stop(5_000));
+
+  let startMs: number | null = null;
+  while (!gone && !ctx.signal.aborted && performance.now() - started < deadlineMs) {
+    const status = await probe(`${base}/health`);
+    if (status === 200) {
+      startMs = performance.now() - started;
+      break;
+    }
+    await sleep(20);
+  }
+  if (startMs === null) {
+    await stop(2_000);
+    throw new Error(`the server did not answer GET /health with 200 within ${deadlineMs} ms; its output:\n${out.slice(-4000)}`);
+  }
+  return { child, pid: child.pid!, base, port, startMs, output: () => out, stop };
+}
+
+/** One GET on a fresh connection; the status, or 0 when nothing answers. */
+function probe(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: 1000 }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("timeout", () => req.destroy());
+    req.on("error", () => resolve(0));
+  });
+}
+
+/** Runs src/cli.ts (or dist/src/cli.js) to completion; rejects on a non-zero exit. */
+export function runCli(ctx: BenchContext, args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...ctx.command.args("cli"), ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+    children.add(child);
+    ctx.defer(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      children.delete(child);
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`cli ${args.join(" ")} exited with ${code ?? signal}:\n${stderr.slice(-4000)}`));
+    });
+  });
+}
+
+/** Resident set size of a process in MiB, from /proc/<pid>/status (Linux); NaN when unavailable. */
+export function rssMiB(pid: number): number {
+  try {
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// HTTP.
+
+export interface HttpReply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+export interface RequestSpec {
+  method?: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/** One request over `agent` to 127.0.0.1:`port`, body collected. */
+export function request(agent: http.Agent, port: number, spec: RequestSpec, timeoutMs = 10_000): Promise<HttpReply> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { ...spec.headers };
+    if (spec.body !== undefined) {
+      headers["content-type"] ??= "application/json";
+      headers["content-length"] = String(Buffer.byteLength(spec.body));
+    }
+    const req = http.request({ host: "127.0.0.1", port, method: spec.method ?? "GET", path: spec.path, headers, agent, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
+    req.on("error", reject);
+    if (spec.body !== undefined) req.write(spec.body);
+    req.end();
+  });
+}
+
+export interface LoadResult {
+  requests: number;
+  errors: number;
+  durationMs: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** The first few distinct errors, for the log. */
+  errorSamples: string[];
+}
+
+/**
+ * Closed loop: `concurrency` workers, each sending its next request only when the previous one has answered,
+ * over keep-alive connections. Runs `warmupMs` unmeasured, then counts the requests completed in the next
+ * `durationMs`. An error is a network failure or a status other than `expectStatus`.
+ */
+export async function closedLoop(opts: {
+  port: number;
+  spec: RequestSpec;
+  concurrency: number;
+  warmupMs: number;
+  durationMs: number;
+  expectStatus?: number;
+  signal: AbortSignal;
+  /** Called every `sampleEveryMs` during the measured window (RSS sampling). */
+  onSample?: () => void;
+  sampleEveryMs?: number;
+}): Promise<LoadResult> {
+  const expect = opts.expectStatus ?? 200;
+  const agent = new http.Agent({ keepAlive: true, maxSockets: opts.concurrency, maxFreeSockets: opts.concurrency });
+  const latencies: number[] = [];
+  const errorSamples = new Set<string>();
+  let errors = 0;
+  const begin = performance.now();
+  const measureFrom = begin + opts.warmupMs;
+  const measureTo = measureFrom + opts.durationMs;
+  const sampler = opts.onSample ? setInterval(opts.onSample, opts.sampleEveryMs ?? 500) : undefined;
+
+  const worker = async () => {
+    while (!opts.signal.aborted) {
+      const t0 = performance.now();
+      if (t0 >= measureTo) return;
+      let failed: string | null = null;
+      try {
+        const res = await request(agent, opts.port, opts.spec);
+        if (res.status !== expect) failed = `HTTP ${res.status}: ${res.body.slice(0, 200)}`;
+      } catch (err) {
+        failed = (err as Error).message;
+      }
+      const t1 = performance.now();
+      if (t1 < measureFrom || t1 > measureTo) continue;
+      if (failed) {
+        errors++;
+        if (errorSamples.size < 5) errorSamples.add(failed);
+      } else {
+        latencies.push(t1 - t0);
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: opts.concurrency }, worker));
+  } finally {
+    if (sampler) clearInterval(sampler);
+    agent.destroy();
+  }
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    requests: sorted.length,
+    errors,
+    durationMs: opts.durationMs,
+    perSecond: sorted.length / (opts.durationMs / 1000),
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN,
+    errorSamples: [...errorSamples],
+  };
+}
+
+/** Nearest-rank percentile of an ascending array; NaN when empty. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1]!;
+}
