@@ -96,6 +96,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Tier 2: our cross-cutting plugins.
   await app.register(problemPlugin);
   await app.register(authenticationPlugin, { prisma: db.prisma, jwtSecret: secrets.jwtSecret });
+  // -- plugins: rate limits --
+  // -- plugins: audit of refusals --
 
   // Tier 3: routes, with their services.
   const identity = createIdentityService({ prisma: db.prisma });
@@ -104,6 +106,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(openapiRoutes);
   await app.register(identityRoutes, { identity, jwtSecret: secrets.jwtSecret, secureCookies: config.secureCookies });
   await app.register(tenantsRoutes, { tenants });
+  // -- routes: mfa --
+  // -- routes: api-keys --
+  // -- routes: audit --
 
   return app;
 }

@@ -79,6 +79,9 @@ async function main(argv: string[]): Promise<number> {
     }
   }
 
+  // -- commands: rotate-keys --
+  // -- commands: audit verify --
+
   console.error(`Unknown command "${command}".\n\n${USAGE}`);
   return 1;
 }

@@ -1,10 +1,10 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import type { PrismaClient } from "../platform/db/database.js";
-import { ForbiddenError, UnauthenticatedError } from "../platform/errors.js";
 import { defineAbilityFor } from "../modules/access/abilities.js";
 import type { Actor, Principal } from "../modules/access/principal.js";
+import { resolveSessionPrincipal } from "./auth-session.js";
 
 export const SESSION_COOKIE = "conekt_session";
 export const CSRF_HEADER = "x-csrf-token";
@@ -36,15 +36,20 @@ export function csrfTokenFor(secret: string, sessionId: string): string {
   return createHmac("sha256", secret).update(`csrf:${sessionId}`).digest("base64url");
 }
 
-const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+export const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 
 /**
  * Authentication: a portal session cookie holding a short-lived JWT (HS256 pinned, audience and type checked).
  * The member's role and the account's status are read fresh on every request, so a disabled user, a closed
  * tenant or a changed role takes effect at once rather than when the token expires.
  */
+export interface AuthenticationOptions {
+  prisma: PrismaClient;
+  jwtSecret: string;
+}
+
 export const authenticationPlugin = fp(
-  async (app: FastifyInstance, opts: { prisma: PrismaClient; jwtSecret: string }) => {
+  async (app: FastifyInstance, opts: AuthenticationOptions) => {
     app.decorateRequest("actor", null as unknown as Actor);
 
     app.addHook("onRequest", async (request) => {
@@ -59,40 +64,8 @@ export const authenticationPlugin = fp(
     });
 
     async function resolvePrincipal(request: FastifyRequest): Promise<Principal | null> {
-      const token = request.cookies[SESSION_COOKIE];
-      if (!token) return null;
-      let claims: SessionClaims;
-      try {
-        claims = app.jwt.verify<SessionClaims>(token);
-      } catch {
-        throw new UnauthenticatedError("The session has expired or is invalid; sign in again.", "session_invalid");
-      }
-      if (claims.typ !== "session") throw new UnauthenticatedError("The session has expired or is invalid; sign in again.", "session_invalid");
-
-      if (UNSAFE_METHODS.has(request.method)) {
-        const sent = request.headers[CSRF_HEADER];
-        const expected = csrfTokenFor(opts.jwtSecret, claims.sid);
-        if (typeof sent !== "string" || sent.length !== expected.length || !timingSafeEqual(Buffer.from(sent), Buffer.from(expected))) {
-          throw new ForbiddenError(`State-changing requests with a session cookie need the ${CSRF_HEADER} header returned at login.`, "csrf_token_invalid");
-        }
-      }
-
-      const membership = await opts.prisma.membership.findUnique({
-        where: { tenantId_userId: { tenantId: claims.tid, userId: claims.sub } },
-        include: { user: { select: { email: true, status: true, passwordChangedAt: true } }, tenant: { select: { kind: true, status: true } } },
-      });
-      if (!membership || membership.user.status !== "active" || membership.tenant.status === "closed") {
-        throw new UnauthenticatedError("The session is no longer valid; sign in again.", "session_invalid");
-      }
-      return {
-        kind: "user",
-        userId: claims.sub,
-        email: membership.user.email,
-        tenantId: claims.tid,
-        tenantKind: membership.tenant.kind,
-        role: membership.role,
-        sessionId: claims.sid,
-      };
+      // -- credential resolvers: API keys (Authorization: Bearer) go here --
+      return resolveSessionPrincipal(app, opts, request);
     }
   },
   { name: "authentication", dependencies: ["problem", "@fastify/cookie", "@fastify/jwt"] },

@@ -1,7 +1,7 @@
 import { subject as asSubject } from "@casl/ability";
 import { ForbiddenError, UnauthenticatedError } from "../../platform/errors.js";
 import type { Action } from "./casl-prisma.js";
-import type { Actor, Principal } from "./principal.js";
+import type { Actor, Principal, UserPrincipal } from "./principal.js";
 
 type SubjectName = "Tenant" | "User" | "Membership" | "AuditEvent" | "Sim";
 
@@ -9,6 +9,13 @@ type SubjectName = "Tenant" | "User" | "Membership" | "AuditEvent" | "Sim";
 export function requirePrincipal(actor: Actor): Principal {
   if (!actor.principal) throw new UnauthenticatedError();
   return actor.principal;
+}
+
+/** For actions only a person can take (their own session, MFA, password): API keys get 403. */
+export function requireUser(actor: Actor): UserPrincipal {
+  const principal = requirePrincipal(actor);
+  if (principal.kind !== "user") throw new ForbiddenError("This action needs a signed-in user, not an API key.", "user_required");
+  return principal;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Db } from "../../platform/db/database.js";
-import type { Actor } from "../access/principal.js";
+import { principalId, type Actor } from "../access/principal.js";
 import { GENESIS_HASH, linkHash, type ChainedFields } from "./audit.chain.js";
 
 export interface AuditInput {
@@ -29,7 +29,7 @@ export async function appendAudit(db: Db, actor: Actor | SystemActor, input: Aud
     // Millisecond precision, as stored (timestamptz(3)), so the hash can be recomputed from the row.
     at: new Date(Math.floor(Date.now())),
     actorType: principal ? principal.kind : "system",
-    actorId: principal ? principal.userId : ("name" in actor ? actor.name : null),
+    actorId: principal ? principalId(principal) : ("name" in actor ? actor.name : null),
     action: input.action,
     targetType: input.targetType ?? null,
     targetId: input.targetId ?? null,

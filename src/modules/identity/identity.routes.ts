@@ -1,7 +1,7 @@
 import { Type } from "typebox";
 import { CSRF_HEADER, JWT_AUDIENCE, JWT_ISSUER, SESSION_COOKIE, SESSION_TTL_SECONDS, csrfTokenFor, type SessionClaims } from "../../http/authentication.js";
 import type { App } from "../../http/route-types.js";
-import { requirePrincipal } from "../access/authorize.js";
+import { requireUser } from "../access/authorize.js";
 import type { IdentityService } from "./identity.service.js";
 import { CsrfView, LoginBody, LoginResult, SessionView } from "./identity.schemas.js";
 
@@ -49,7 +49,7 @@ export async function identityRoutes(app: App, opts: IdentityRouteOptions) {
     "/v1/auth/csrf",
     { schema: { operationId: "getCsrfToken", tags: ["auth"], summary: `The ${CSRF_HEADER} value for the current session`, response: { 200: CsrfView } } },
     async (request) => {
-      return { csrfToken: csrfTokenFor(opts.jwtSecret, requirePrincipal(request.actor).sessionId) };
+      return { csrfToken: csrfTokenFor(opts.jwtSecret, requireUser(request.actor).sessionId) };
     },
   );
 

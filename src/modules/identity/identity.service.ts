@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { PrismaClient } from "../../platform/db/database.js";
 import { ConflictError, ForbiddenError, UnauthenticatedError } from "../../platform/errors.js";
 import { burnPasswordCheck, verifyPassword } from "../../platform/passwords.js";
-import { requirePrincipal } from "../access/authorize.js";
+import { requireUser } from "../access/authorize.js";
 import type { Actor } from "../access/principal.js";
 import { appendAudit } from "../audit/audit.writer.js";
 import type { LoginBody, SessionView } from "./identity.schemas.js";
@@ -69,12 +69,12 @@ export function createIdentityService(deps: { prisma: PrismaClient }) {
     },
 
     async logout(actor: Actor): Promise<void> {
-      const p = requirePrincipal(actor);
+      const p = requireUser(actor);
       await appendAudit(prisma, actor, { tenantId: p.tenantId, action: "auth.logout", targetType: "user", targetId: p.userId, data: { sessionId: p.sessionId } });
     },
 
     async me(actor: Actor): Promise<SessionView> {
-      const p = requirePrincipal(actor);
+      const p = requireUser(actor);
       const m = await prisma.membership.findUniqueOrThrow({
         where: { tenantId_userId: { tenantId: p.tenantId, userId: p.userId } },
         include: { user: true, tenant: true },
