@@ -47,9 +47,9 @@ async function embeddedStart(ctx: BenchContext, dataDir: string): Promise<void> 
 }
 
 async function onPostgres(ctx: BenchContext, dataDir: string): Promise<void> {
-  ctx.log("postgres: fresh database from the migrated template");
   const database = await createTestDatabase();
   ctx.defer(() => database.drop());
+  ctx.log(`postgres: fresh database ${database.name} from the migrated template`);
   const redisPrefix = `conekt-bench-${randomBytes(6).toString("hex")}`;
   // Registered before the server, so it runs after the server has stopped (cleanups run last-first).
   ctx.defer(() => deleteRedisKeys(`{${redisPrefix}}*`));

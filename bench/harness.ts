@@ -3,10 +3,11 @@
 // Traffic goes to 127.0.0.1 only; everything started here is registered for cleanup.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { createServer } from "node:net";
-import { join, relative } from "node:path";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 
@@ -43,65 +44,83 @@ export interface Benchmark {
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------------------------------------
-// Which server build runs: the compiled dist/ when it matches the sources, otherwise the sources through tsx.
+// Which build of the server runs. Compiled JavaScript, as in production: dist/ when it matches the sources,
+// else the current sources transpiled the way `npm run build` emits them, into a temp dir (dist/ is left
+// alone: other people build into it). Running the sources through tsx costs ~100 MiB of RSS and start-up time.
 
 export interface ServerCommand {
-  kind: "dist" | "tsx";
+  kind: "dist" | "transpiled" | "tsx";
   /** Arguments for process.execPath to run a script ("server" or "cli"). */
   args(script: "server" | "cli"): string[];
   /** The command as a person would type it, for the output. */
   describe(script: "server" | "cli"): string;
   /** Why this one was chosen. */
   reason: string;
+  /** Removes the temp build, if any. */
+  dispose(): void;
 }
 
 /**
  * dist/ is up to date when every source file of tsconfig.build.json transpiles to exactly the JavaScript in
- * dist/ (compared by content, not by mtime: `tsc --incremental` leaves unchanged outputs untouched).
- * BENCH_SERVER=dist or BENCH_SERVER=tsx forces one.
+ * dist/ (compared by content, not mtime: `tsc --incremental` leaves unchanged outputs untouched). For code
+ * under isolatedModules, ts.transpileModule emits the same text as tsc.
+ * BENCH_SERVER=dist | transpiled | tsx forces one.
  */
 export async function chooseServerCommand(): Promise<ServerCommand> {
-  const dist: ServerCommand = {
-    kind: "dist",
-    args: (s) => [join(ROOT, "dist", "src", `${s}.js`)],
-    describe: (s) => `node dist/src/${s}.js`,
-    reason: "",
-  };
-  const tsx: ServerCommand = {
-    kind: "tsx",
-    args: (s) => ["--import", "tsx", join(ROOT, "src", `${s}.ts`)],
-    describe: (s) => `node --import tsx src/${s}.ts`,
-    reason: "",
-  };
   const forced = process.env.BENCH_SERVER;
-  if (forced === "dist" || forced === "tsx") return { ...(forced === "dist" ? dist : tsx), reason: "BENCH_SERVER=" + forced };
-  const stale = await staleDistFiles();
-  if (stale.length === 0) return { ...dist, reason: "dist/ matches the sources" };
-  const shown = stale.slice(0, 3).join(", ") + (stale.length > 3 ? `, ... (${stale.length} files)` : "");
-  return { ...tsx, reason: `dist/ is out of date (${shown}); run \`npm run build\` to bench the compiled server` };
+  if (forced && forced !== "dist" && forced !== "transpiled" && forced !== "tsx") throw new Error(`BENCH_SERVER must be dist, transpiled or tsx, not "${forced}"`);
+  const compiled = (dir: string, shown: string) => ({
+    args: (s: "server" | "cli") => [join(dir, "src", `${s}.js`)],
+    describe: (s: "server" | "cli") => `node ${shown}/src/${s}.js`,
+  });
+  if (forced === "tsx") {
+    return {
+      kind: "tsx",
+      args: (s) => ["--import", "tsx", join(ROOT, "src", `${s}.ts`)],
+      describe: (s) => `node --import tsx src/${s}.ts`,
+      reason: "BENCH_SERVER=tsx",
+      dispose: () => undefined,
+    };
+  }
+  const { outputs, stale } = await transpileSources();
+  if (forced === "dist" || (!forced && stale.length === 0)) {
+    return { kind: "dist", ...compiled(join(ROOT, "dist"), "dist"), reason: forced ? "BENCH_SERVER=dist" : "dist/ matches the sources", dispose: () => undefined };
+  }
+  // A root of its own beside the build: PROJECT_ROOT is found by the nearest package.json (migrations and
+  // openapi.yaml beside it) and packages through node_modules, so those four are links to the repository.
+  const dir = mkdtempSync(join(tmpdir(), "conekt-bench-build-"));
+  for (const name of ["package.json", "node_modules", "prisma", "openapi.yaml"]) symlinkSync(join(ROOT, name), join(dir, name));
+  for (const [rel, js] of outputs) {
+    mkdirSync(dirname(join(dir, rel)), { recursive: true });
+    writeFileSync(join(dir, rel), js);
+  }
+  const shown = stale.slice(0, 3).join(", ") + (stale.length > 3 ? ` and ${stale.length - 3} more` : "");
+  return {
+    kind: "transpiled",
+    ...compiled(dir, dir),
+    reason: forced ? "BENCH_SERVER=transpiled" : `dist/ is out of date (${shown} differ), so the current sources, transpiled as npm run build emits them`,
+    dispose: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
-async function staleDistFiles(): Promise<string[]> {
+/** Every source of tsconfig.build.json as the JavaScript tsc would emit (path relative to dist/), and which differ from dist/. */
+async function transpileSources(): Promise<{ outputs: Map<string, string>; stale: string[] }> {
   const ts = (await import("typescript")).default;
-  const configPath = join(ROOT, "tsconfig.build.json");
-  const parsed = ts.getParsedCommandLineOfConfigFile(configPath, {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
-  if (!parsed) return ["tsconfig.build.json (unreadable)"];
-  // transpileModule cannot know the package is ESM; ESNext emits what NodeNext emits for "type": "module".
+  const parsed = ts.getParsedCommandLineOfConfigFile(join(ROOT, "tsconfig.build.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
+  if (!parsed) throw new Error("tsconfig.build.json could not be read");
+  // transpileModule cannot see package.json's "type": "module"; ESNext emits what NodeNext emits for it.
   const options = { ...parsed.options, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler };
+  const outputs = new Map<string, string>();
   const stale: string[] = [];
   for (const file of parsed.fileNames) {
     if (file.endsWith(".d.ts")) continue;
-    const rel = relative(ROOT, file);
-    const out = join(ROOT, "dist", rel.replace(/\.ts$/, ".js"));
-    if (!existsSync(out)) {
-      stale.push(rel);
-      continue;
-    }
-    // Transpiling ~60 files takes about a second; tsc's own output is the same text for isolatedModules code.
+    const rel = relative(ROOT, file).replace(/\.ts$/, ".js");
     const js = ts.transpileModule(readFileSync(file, "utf8"), { compilerOptions: options, fileName: file }).outputText;
-    if (js !== readFileSync(out, "utf8")) stale.push(rel);
+    outputs.set(rel, js);
+    const inDist = join(ROOT, "dist", rel);
+    if (!existsSync(inDist) || readFileSync(inDist, "utf8") !== js) stale.push(relative(ROOT, file));
   }
-  return stale;
+  return { outputs, stale };
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 
 import os from "node:os";
 import { performance } from "node:perf_hooks";
-import { chooseServerCommand, type BenchContext, type Benchmark, type Figure } from "./harness.js";
+import { chooseServerCommand, type BenchContext, type Benchmark, type Figure, type ServerCommand } from "./harness.js";
 import { foundation } from "./foundation.bench.js";
 
 /** Every benchmark, in run order. A new one is a `bench/<name>.bench.ts` exporting a Benchmark, added here. */
@@ -82,10 +82,19 @@ async function main(filters: string[]): Promise<number> {
   const cpus = os.cpus();
   console.log(`machine: ${cpus.length} cores (${cpus[0]?.model.trim() ?? "unknown cpu"}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.platform()} ${os.release()}`);
   console.log(`node: ${process.version}`);
+  const load = os.loadavg()[0] ?? 0;
+  console.log(`load average (1 min) at start: ${load.toFixed(2)}${load > 0.5 * cpus.length ? "  (busy: other work skews these figures)" : ""}`);
   const command = await chooseServerCommand();
-  console.log(`server: ${command.describe("server")} (${command.reason})`);
-  console.log(`date: ${new Date().toISOString()}`);
+  try {
+    console.log(`server: ${command.describe("server")} (${command.reason})`);
+    console.log(`date: ${new Date().toISOString()}`);
+    return await runSelected(selected, command);
+  } finally {
+    command.dispose();
+  }
+}
 
+async function runSelected(selected: Benchmark[], command: ServerCommand): Promise<number> {
   const figures: Figure[] = [];
   const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
   const failed: string[] = [];

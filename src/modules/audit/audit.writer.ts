@@ -10,6 +10,11 @@ export interface AuditInput {
   targetType?: string;
   targetId?: string;
   data?: Record<string, unknown>;
+  /**
+   * Who acted, when the request carries no principal yet: sign-in steps (password, MFA code, refresh) act
+   * for the account being signed in to.
+   */
+  subjectUserId?: string;
 }
 
 /**
@@ -28,8 +33,8 @@ export async function appendAudit(db: Db, actor: Actor | SystemActor, input: Aud
     id: randomUUID(),
     // Millisecond precision, as stored (timestamptz(3)), so the hash can be recomputed from the row.
     at: new Date(Math.floor(Date.now())),
-    actorType: principal ? principal.kind : "system",
-    actorId: principal ? principalId(principal) : ("name" in actor ? actor.name : null),
+    actorType: principal ? principal.kind : input.subjectUserId ? "user" : "system",
+    actorId: principal ? principalId(principal) : (input.subjectUserId ?? ("name" in actor ? actor.name : null)),
     action: input.action,
     targetType: input.targetType ?? null,
     targetId: input.targetId ?? null,
