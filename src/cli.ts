@@ -19,11 +19,18 @@ The database is DATABASE_URL, or the embedded one in DATA_DIR (stop the server f
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$/;
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: { email: { type: "string" }, name: { type: "string" }, tenant: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
-  });
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { email: { type: "string" }, name: { type: "string" }, tenant: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    });
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    return 1;
+  }
+  const { values, positionals } = parsed;
   const command = positionals[0];
   if (!command || values.help) {
     console.log(USAGE);

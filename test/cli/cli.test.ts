@@ -1,3 +1,4 @@
+import pg from "pg";
 // The operator CLI (src/cli.ts) as operators run it: a child process against a real PostgreSQL database, its
 // output parsed as a script would parse it, and its effects checked in the database and through the API.
 
@@ -299,6 +300,24 @@ t.test("demo --tenant acme-iot --json creates a separate tenant with its own 1,0
   t.same(mine.filter((s) => theirSet.has(s.iccid)).map((s) => s.iccid), [], "no ICCID shared with the demo tenant");
   t.same(mine.filter((s) => !validateIccid(s.iccid).ok).map((s) => s.iccid), [], "ICCIDs valid");
   await checkUsersSignIn(t, out);
+});
+
+t.test("demo never seeds a tenant it did not create (no accounts handed out for real tenants)", async (t) => {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  t.teardown(() => client.end());
+  const before = await client.query("SELECT count(*)::int AS n FROM enterprise.memberships");
+  const platform = await cli(db.url, ["demo", "--tenant", "platform", "--json"]);
+  t.not(platform.code, 0, "the platform tenant is refused");
+  t.match(platform.stderr, /not_a_demo_tenant/);
+  t.equal(platform.stdout, "", "no credentials printed");
+  const after = await client.query("SELECT count(*)::int AS n FROM enterprise.memberships");
+  t.equal(after.rows[0].n, before.rows[0].n, "no membership added");
+
+  const badOption = await cli(db.url, ["demo", "--tenant"]);
+  t.equal(badOption.code, 1);
+  t.match(badOption.stderr, /Usage:/, "a malformed option prints usage, not a stack trace");
+  t.notMatch(badOption.stderr, /\n\s+at /);
 });
 
 t.test("an unknown command exits 1 and prints usage", async (t) => {

@@ -1,10 +1,15 @@
 import type { Role } from "../../generated/prisma/enums.js";
 import type { PrismaClient } from "../../platform/db/database.js";
+import { ConflictError } from "../../platform/errors.js";
 import { generatePassword } from "../../platform/passwords.js";
 import { systemActor } from "../audit/audit.writer.js";
 import { DEFAULT_TENANT_SETTINGS } from "../tenants/tenants.schemas.js";
 import { upsertMember } from "../users/provisioning.js";
 import { seedDemoFleet } from "./demo-fleet.js";
+
+/** Marks tenants created by `demo` in their settings. */
+const DEMO_MARK = "demo";
+const isDemoTenant = (settings: unknown) => typeof settings === "object" && settings !== null && (settings as Record<string, unknown>)[DEMO_MARK] === true;
 
 export const DEMO_ROLES: Role[] = ["owner", "admin", "operator", "billing", "viewer"];
 
@@ -28,8 +33,13 @@ export async function seedDemo(prisma: PrismaClient, slug: string): Promise<Demo
   const legalName = `${slug.replace(/(^|-)([a-z])/g, (_, d: string, c: string) => `${d ? " " : ""}${c.toUpperCase()}`)} IoT GmbH`;
   const { tenantId, users } = await prisma.$transaction(
     async (tx) => {
+      const existing = await tx.tenant.findUnique({ where: { slug } });
+      // Only a tenant that demo itself made may be re-seeded: never hand out accounts of a real tenant.
+      if (existing && (existing.kind !== "customer" || !isDemoTenant(existing.settings))) {
+        throw new ConflictError(`Tenant "${slug}" exists and is not a demo tenant; choose another slug.`, "not_a_demo_tenant");
+      }
       const tenant =
-        (await tx.tenant.findUnique({ where: { slug } })) ??
+        existing ??
         (await tx.tenant.create({
           data: {
             kind: "customer",
@@ -39,7 +49,7 @@ export async function seedDemo(prisma: PrismaClient, slug: string): Promise<Demo
             vatId: "DE811907980",
             billingAddress: { line1: "Friedrichstraße 68", postalCode: "10117", city: "Berlin", country: "DE" },
             billingEmail: `billing@${slug}.example.com`,
-            settings: DEFAULT_TENANT_SETTINGS,
+            settings: { ...DEFAULT_TENANT_SETTINGS, [DEMO_MARK]: true },
           },
         }));
       const users: DemoResult["users"] = [];

@@ -86,12 +86,20 @@ async function runMigrations(executor: SqlExecutor, log: (msg: string) => void):
  * A pid file refuses that with a clear message (a stale file of a dead process is taken over).
  */
 async function lockDataDir(file: string): Promise<() => Promise<void>> {
-  const holder = Number((await readFile(file, "utf8").catch(() => "")).trim());
-  if (holder && holder !== process.pid && isAlive(holder)) {
-    throw new Error(`The embedded database is in use by process ${holder}. Stop it first (or set DATABASE_URL to use PostgreSQL).`);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      // `wx` creates the file only if it does not exist: two processes starting together cannot both win.
+      await writeFile(file, String(process.pid), { flag: "wx" });
+      return () => rm(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) throw err;
+      const holder = Number((await readFile(file, "utf8").catch(() => "")).trim());
+      if (holder && holder !== process.pid && isAlive(holder)) {
+        throw new Error(`The embedded database is in use by process ${holder}. Stop it first (or set DATABASE_URL to use PostgreSQL).`);
+      }
+      await rm(file, { force: true }); // left by a process that died: take it over
+    }
   }
-  await writeFile(file, String(process.pid));
-  return () => rm(file, { force: true });
 }
 
 function isAlive(pid: number): boolean {
