@@ -1,13 +1,11 @@
-import pg from "pg";
 // The operator CLI (src/cli.ts) as operators run it: a child process against a real PostgreSQL database, its
 // output parsed as a script would parse it, and its effects checked in the database and through the API.
 
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import pg from "pg";
 import pino from "pino";
 import t, { type Test } from "tap";
 import { buildApp } from "../../src/app.js";
@@ -17,40 +15,17 @@ import type { PrismaClient } from "../../src/platform/db/database.js";
 import { validateIccid } from "../../src/platform/identifiers.js";
 import { openRuntime, type Runtime } from "../../src/runtime.js";
 import { Client } from "../helpers/client.js";
+import { runCli, type Run } from "../helpers/cli.js";
 import { createTestDatabase } from "../helpers/database.js";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const ROLES = ["owner", "admin", "operator", "billing", "viewer"];
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Scratch DATA_DIR: with DATABASE_URL set the CLI must never open the embedded database (checked at the end). */
 const dataDir = mkdtempSync(join(tmpdir(), "conekt-cli-test-"));
 
-/** `node --import tsx src/cli.ts <args>` with a clean environment: no REDIS_URL, nothing inherited from tap. */
+/** The CLI with only DATABASE_URL and a scratch DATA_DIR: no REDIS_URL, nothing inherited from tap. */
 function cli(databaseUrl: string, args: string[], timeoutMs = 180_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? ROOT, DATABASE_URL: databaseUrl, DATA_DIR: dataDir, LOG_LEVEL: "silent" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+  return runCli(args, { DATABASE_URL: databaseUrl, DATA_DIR: dataDir }, timeoutMs);
 }
 
 /** stdout must be exactly one line holding one JSON object (progress goes to stderr). */

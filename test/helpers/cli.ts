@@ -1,0 +1,30 @@
+import { spawn } from "node:child_process";
+import { PROJECT_ROOT } from "../../src/platform/paths.js";
+
+export interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `node --import tsx src/cli.ts <args>` with a clean environment (only what `env` gives): as an operator runs it. */
+export function runCli(args: string[], env: Record<string, string>, timeoutMs = 180_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
+      cwd: PROJECT_ROOT,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? PROJECT_ROOT, LOG_LEVEL: "silent", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
