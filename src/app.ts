@@ -4,17 +4,35 @@ import helmet from "@fastify/helmet";
 import jwt from "@fastify/jwt";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyBaseLogger } from "fastify";
+import type { Redis } from "ioredis";
 import type { Config } from "./config.js";
+import { auditRefusalsPlugin } from "./http/audit-refusals.js";
 import { JWT_AUDIENCE, JWT_ISSUER, authenticationPlugin } from "./http/authentication.js";
 import { stringifyJson } from "./http/json.js";
 import { problemPlugin } from "./http/problem.js";
+import { rateLimitPlugin } from "./http/rate-limit.js";
 import { openapiRoutes } from "./http/openapi.routes.js";
 import type { App } from "./http/route-types.js";
+import { apiKeysRoutes } from "./modules/api-keys/api-keys.routes.js";
+import { auditRoutes } from "./modules/audit/audit.routes.js";
+import { createAuditService } from "./modules/audit/audit.service.js";
+import { createApiKeysService } from "./modules/api-keys/api-keys.service.js";
 import { healthRoutes } from "./modules/health/health.routes.js";
 import { identityRoutes } from "./modules/identity/identity.routes.js";
 import { createIdentityService } from "./modules/identity/identity.service.js";
+import { outboxRoutes } from "./modules/identity/outbox.routes.js";
+import { createOutboxService } from "./modules/identity/outbox.service.js";
+import { createSignIn } from "./modules/identity/sign-in.js";
+import { invitationsRoutes } from "./modules/users/invitations.routes.js";
+import { createInvitationsService } from "./modules/users/invitations.service.js";
+import { usersRoutes } from "./modules/users/users.routes.js";
+import { createUsersService } from "./modules/users/users.service.js";
+import { createMailer } from "./platform/mail/mailer.js";
+import { mfaRoutes } from "./modules/mfa/mfa.routes.js";
+import { createMfaService } from "./modules/mfa/mfa.service.js";
 import { tenantsRoutes } from "./modules/tenants/tenants.routes.js";
 import { createTenantsService } from "./modules/tenants/tenants.service.js";
+import { createKeyring } from "./platform/crypto.js";
 import type { Database } from "./platform/db/database.js";
 import type { JobRunner } from "./platform/jobs/job-runner.js";
 import type { Secrets } from "./platform/secrets.js";
@@ -26,6 +44,8 @@ export interface AppDeps {
   secrets: Secrets;
   /** A pino logger (server.ts); tests pass a silent or capturing one. */
   logger: FastifyBaseLogger;
+  /** Redis when REDIS_URL is set: rate-limit counters shared by every API process. Without it they are per process. */
+  redis?: Redis;
 }
 
 /** Secrets and personal data that must never reach a log line. */
@@ -35,9 +55,14 @@ export const LOG_REDACT = [
   'req.headers["x-csrf-token"]',
   'res.headers["set-cookie"]',
   "*.password",
+  "*.currentPassword",
+  "*.newPassword",
   "*.passwordHash",
   "*.secret",
   "*.token",
+  "*.mfaToken",
+  "*.recoveryCodes",
+  "*.key",
 ];
 
 declare module "fastify" {
@@ -97,18 +122,32 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(problemPlugin);
   await app.register(authenticationPlugin, { prisma: db.prisma, jwtSecret: secrets.jwtSecret });
   // -- plugins: rate limits --
+  // After authentication: the limiter keys requests by principal (see src/http/rate-limit.ts).
+  await app.register(rateLimitPlugin, { redis: deps.redis, redisPrefix: config.redis.prefix, authPerMinute: config.rateLimit.authPerMinute, apiPerMinute: config.rateLimit.apiPerMinute });
   // -- plugins: audit of refusals --
+  await app.register(auditRefusalsPlugin, { prisma: db.prisma });
 
   // Tier 3: routes, with their services.
-  const identity = createIdentityService({ prisma: db.prisma });
+  const mailer = createMailer({ prisma: db.prisma, smtpUrl: config.mail.smtpUrl, from: config.mail.from, log: app.log });
+  app.addHook("onClose", async () => mailer.close());
   const tenants = createTenantsService({ prisma: db.prisma });
+  const mfa = createMfaService({ prisma: db.prisma, keyring: createKeyring(secrets.encryptionKeys) });
   await app.register(healthRoutes, { checks: { database: db.ping, ...(deps.jobs.kind === "bullmq" ? { redis: deps.jobs.ping } : {}) } });
   await app.register(openapiRoutes);
-  await app.register(identityRoutes, { identity, jwtSecret: secrets.jwtSecret, secureCookies: config.secureCookies });
+  // Identity: sign-in (with MFA), sessions, users, invitations (mail sent after commit), the outbox.
+  const signIn = createSignIn({ mfa });
+  const cookies = { jwtSecret: secrets.jwtSecret, secureCookies: config.secureCookies };
+  await app.register(identityRoutes, { identity: createIdentityService({ prisma: db.prisma, signIn, mfa }), ...cookies });
+  await app.register(usersRoutes, { users: createUsersService({ prisma: db.prisma }) });
+  await app.register(invitationsRoutes, { invitations: createInvitationsService({ prisma: db.prisma, mailer, signIn, publicUrl: config.publicUrl }), ...cookies });
+  await app.register(outboxRoutes, { outbox: createOutboxService({ prisma: db.prisma }) });
   await app.register(tenantsRoutes, { tenants });
   // -- routes: mfa --
+  await app.register(mfaRoutes, { mfa });
   // -- routes: api-keys --
+  await app.register(apiKeysRoutes, { apiKeys: createApiKeysService({ prisma: db.prisma }) });
   // -- routes: audit --
+  await app.register(auditRoutes, { audit: createAuditService({ prisma: db.prisma }) });
 
   return app;
 }

@@ -3,6 +3,10 @@ import { loadConfig } from "./config.js";
 import { openDatabase } from "./platform/db/database.js";
 import { seedDemo } from "./modules/demo/demo.js";
 import { bootstrapPlatformAdmin } from "./modules/users/bootstrap.js";
+import { rotateKeys } from "./modules/mfa/rotate-keys.js";
+import { createKeyring } from "./platform/crypto.js";
+import { resolveSecrets } from "./platform/secrets.js";
+import { verifyTenants } from "./modules/audit/audit.verify.js";
 import { AppError } from "./platform/errors.js";
 
 const USAGE = `Usage: npm run cli -- <command> [options]
@@ -13,6 +17,11 @@ Commands:
                                    Create the first platform administrator and print a one-time password.
   demo [--tenant <slug>] [--json]  Seed a demo customer (default slug "demo"): a user per role, 1,000 SIMs,
                                    30 days of usage. Idempotent per slug; prints fresh passwords each run.
+  rotate-keys [--json]             Re-encrypt every TOTP secret under the first key of ENCRYPTION_KEYS and print
+                                   the counts; safe while the service runs. Exit 1 if any could not be decrypted.
+  audit verify [--tenant <slug|id>] [--json]
+                                   Recompute the audit hash chain of one tenant (default: every tenant) and name
+                                   the first broken link. Exit 0 when intact, 3 when any chain is broken.
 
 The database is DATABASE_URL, or the embedded one in DATA_DIR (stop the server first: it holds the lock).`;
 
@@ -73,12 +82,13 @@ async function main(argv: string[]): Promise<number> {
       const started = Date.now();
       const demo = await seedDemo(db.prisma, slug);
       if (values.json) {
-        console.log(JSON.stringify({ tenantId: demo.tenantId, slug: demo.slug, users: demo.users, sims: demo.sims, esims: demo.esims, usageRecords: demo.usageRecords }));
+        console.log(JSON.stringify({ tenantId: demo.tenantId, slug: demo.slug, users: demo.users, apiKey: demo.apiKey, sims: demo.sims, esims: demo.esims, usageRecords: demo.usageRecords }));
       } else {
         console.log(`Demo tenant "${slug}" (${demo.tenantId}) ${demo.created ? "created" : "already existed"} in ${((Date.now() - started) / 1000).toFixed(1)} s:`);
         console.log(`  ${demo.sims} SIMs (${demo.esims} eSIM-capable), ${demo.usageRecords} usage records`);
         console.log("  Users (passwords shown once):");
         for (const u of demo.users) console.log(`    ${u.role.padEnd(8)} ${u.email.padEnd(36)} ${u.password}`);
+        console.log(`  API key (admin scopes, shown once; the previous demo key is revoked): ${demo.apiKey}`);
       }
       return 0;
     } finally {
@@ -87,7 +97,45 @@ async function main(argv: string[]): Promise<number> {
   }
 
   // -- commands: rotate-keys --
+  if (command === "rotate-keys") {
+    const keyring = createKeyring((await resolveSecrets(config, log)).encryptionKeys);
+    const db = await openDatabase({ url: config.database.url, poolMax: 2, dataDir: config.dataDir, migrateOnStart: config.database.migrateOnStart, log });
+    try {
+      const report = await rotateKeys(db.prisma, keyring, { log });
+      if (values.json) console.log(JSON.stringify(report));
+      else {
+        console.log(`Re-encrypted ${report.reencrypted} TOTP secret(s) under key "${report.activeKeyId}" (${report.underActiveKey} under it now; ${report.skipped} changed meanwhile and were left alone).`);
+        for (const f of report.failed) console.log(`  FAILED user ${f.userId} (key "${f.keyId}"): ${f.error}`);
+      }
+      return report.failed.length ? 1 : 0;
+    } finally {
+      await db.close();
+    }
+  }
   // -- commands: audit verify --
+  if (command === "audit" && positionals[1] === "verify") {
+    const db = await openDatabase({ url: config.database.url, poolMax: 2, dataDir: config.dataDir, migrateOnStart: config.database.migrateOnStart, log });
+    try {
+      const results = await verifyTenants(db.prisma, values.tenant);
+      const ok = results.every((r) => r.ok);
+      // With --tenant, --json prints exactly what GET /v1/audit-events/verify answers.
+      if (values.json && values.tenant !== undefined) {
+        const { slug: _slug, ...result } = results[0]!;
+        console.log(JSON.stringify(result));
+      } else if (values.json) console.log(JSON.stringify({ ok, tenants: results }));
+      else {
+        for (const r of results) {
+          const b = r.firstBroken;
+          console.log(b
+            ? `BROKEN ${r.slug} (${r.tenantId}): ${b.reason} at seq ${b.seq}${b.id ? ` (event ${b.id})` : ""}; ${r.checked} event(s) verified before it`
+            : `ok     ${r.slug} (${r.tenantId}): ${r.checked} event(s) verified`);
+        }
+      }
+      return ok ? 0 : 3;
+    } finally {
+      await db.close();
+    }
+  }
 
   console.error(`Unknown command "${command}".\n\n${USAGE}`);
   return 1;

@@ -35,8 +35,16 @@ const EnvSchema = Type.Object({
   BODY_LIMIT_BYTES: Type.Integer({ default: 1_048_576, minimum: 1024 }),
   /** The public base URL of the portal and API, used in links and cookie security. */
   PUBLIC_URL: Type.String({ default: "http://localhost:3000", pattern: "^https?://" }),
+  /** Outgoing mail server, `smtp://` (STARTTLS when offered) or `smtps://`, credentials in the URL. Unset: mail is logged and kept in the outbox. */
+  SMTP_URL: Type.Optional(Type.String({ pattern: "^smtps?://[^\\s]+$" })),
+  /** The From of outgoing mail. */
+  MAIL_FROM: Type.String({ default: "Conekt <no-reply@localhost>", minLength: 3, maxLength: 254 }),
   /** Grace period for in-flight requests and jobs on SIGTERM, in milliseconds. */
   SHUTDOWN_GRACE_MS: Type.Integer({ default: 10_000, minimum: 0 }),
+  /** Requests per minute per client IP to the authentication routes (/v1/auth/*, /v1/invitations/accept). */
+  RATE_LIMIT_AUTH_PER_MINUTE: Type.Integer({ default: 20, minimum: 1, maximum: 100_000 }),
+  /** Requests per minute per user or API key (per IP when unauthenticated) to every other /v1 route. */
+  RATE_LIMIT_API_PER_MINUTE: Type.Integer({ default: 1200, minimum: 1, maximum: 1_000_000 }),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -56,8 +64,10 @@ export interface Config {
   trustProxy: string[];
   bodyLimit: number;
   publicUrl: string;
+  mail: { smtpUrl?: string; from: string };
   secureCookies: boolean;
   shutdownGraceMs: number;
+  rateLimit: { authPerMinute: number; apiPerMinute: number };
 }
 
 /** Reads and validates the environment; throws naming every bad variable. */
@@ -87,7 +97,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: env.TRUST_PROXY.split(",").map((s) => s.trim()).filter(Boolean),
     bodyLimit: env.BODY_LIMIT_BYTES,
     publicUrl: env.PUBLIC_URL.replace(/\/+$/, ""),
+    mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
     secureCookies: env.PUBLIC_URL.startsWith("https://"),
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    rateLimit: { authPerMinute: env.RATE_LIMIT_AUTH_PER_MINUTE, apiPerMinute: env.RATE_LIMIT_API_PER_MINUTE },
   };
 }

@@ -4,6 +4,7 @@ import fp from "fastify-plugin";
 import type { PrismaClient } from "../platform/db/database.js";
 import { defineAbilityFor } from "../modules/access/abilities.js";
 import type { Actor, Principal } from "../modules/access/principal.js";
+import { refuseCredentialsInUrl, resolveApiKeyPrincipal } from "./auth-api-key.js";
 import { resolveSessionPrincipal } from "./auth-session.js";
 
 export const SESSION_COOKIE = "conekt_session";
@@ -53,6 +54,8 @@ export const authenticationPlugin = fp(
     app.decorateRequest("actor", null as unknown as Actor);
 
     app.addHook("onRequest", async (request) => {
+      // A key pasted into a URL is refused (and revoked) everywhere, public routes included: URLs end up in logs.
+      await refuseCredentialsInUrl(opts.prisma, request);
       const principal = request.routeOptions.config.public ? null : await resolvePrincipal(request);
       request.actor = {
         principal,
@@ -64,7 +67,8 @@ export const authenticationPlugin = fp(
     });
 
     async function resolvePrincipal(request: FastifyRequest): Promise<Principal | null> {
-      // -- credential resolvers: API keys (Authorization: Bearer) go here --
+      // An Authorization header means an API client: its key decides, and any cookie is ignored.
+      if (request.headers.authorization !== undefined) return resolveApiKeyPrincipal(opts.prisma, request);
       return resolveSessionPrincipal(app, opts, request);
     }
   },

@@ -42,7 +42,8 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, p: Pro
 
 /** Fastify/Ajv validation errors to field errors: `/body/email`, `/query/limit`... */
 function fieldErrors(error: FastifyError): FieldError[] {
-  const context = error.validationContext ?? "body";
+  // Fastify calls the query string "querystring"; clients know it as the query.
+  const context = error.validationContext === "querystring" ? "query" : (error.validationContext ?? "body");
   return (error.validation ?? []).map((v) => {
     const params = v.params as Record<string, unknown>;
     const missing = typeof params.missingProperty === "string" ? `/${params.missingProperty}` : "";

@@ -52,6 +52,13 @@ export class ConflictError extends AppError {
   }
 }
 
+/** It existed but can no longer be used: an accepted, revoked or expired invitation. */
+export class GoneError extends AppError {
+  constructor(detail: string, code = "gone") {
+    super(410, code, "Gone", detail);
+  }
+}
+
 export class UnprocessableError extends AppError {
   constructor(detail: string, code = "unprocessable") {
     super(422, code, "Unprocessable request", detail);

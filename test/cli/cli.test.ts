@@ -51,6 +51,8 @@ async function openApp(databaseUrl: string): Promise<{ app: App; runtime: Runtim
     JWT_SECRET: randomBytes(32).toString("base64url"),
     ENCRYPTION_KEYS: `t1:${randomBytes(32).toString("base64")}`,
     LOG_LEVEL: "silent",
+    // This file signs in a dozen demo users from one address; the per-IP sign-in limit is tested elsewhere.
+    RATE_LIMIT_AUTH_PER_MINUTE: "100000",
   });
   const runtime = await openRuntime(config, { work: true, log: () => undefined });
   const app = await buildApp({ config, db: runtime.db, jobs: runtime.jobs, secrets: runtime.secrets, logger: pino({ level: "silent" }) });
@@ -70,7 +72,7 @@ t.teardown(async () => {
 /** Signs in through the API and returns /v1/me (or the failed login reply's status). */
 async function signIn(email: string, password: string): Promise<{ loginStatus: number; me?: any }> {
   const client = new Client(app);
-  const login = await client.login(email, password);
+  const login = await client.login(email, password, undefined, { enrolMfa: true });
   if (login.status !== 200) return { loginStatus: login.status };
   const me = await client.get("/v1/me");
   return { loginStatus: login.status, me: me.status === 200 ? me.json : { status: me.status } };

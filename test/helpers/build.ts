@@ -41,7 +41,7 @@ export async function build(t: Test, env: Record<string, string> = {}): Promise<
     ...env,
   });
   const runtime = await openRuntime(config, { work: true, log: () => undefined });
-  const app = await buildApp({ config, db: runtime.db, jobs: runtime.jobs, secrets: runtime.secrets, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }) });
+  const app = await buildApp({ config, db: runtime.db, jobs: runtime.jobs, secrets: runtime.secrets, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }), redis: runtime.redis });
   await app.ready();
   t.teardown(async () => {
     await app.close();

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import t, { type Test } from "tap";
+import { oathCode } from "../helpers/totp.js";
 import { checkResponse } from "../helpers/contract.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -213,7 +214,12 @@ t.test("warm start: same DATA_DIR, no migration, data still there", async (t) =>
   t.notOk(msgs.some((m) => /secrets: generated/.test(m)), "secrets reused from DATA_DIR");
   t.ok(msgs.some((m) => /database: embedded PGlite/.test(m)), "still the embedded database");
 
-  const login = await http(t, server, "POST", "/v1/auth/login", { body: { email: admin.email, password: admin.password } });
+  // Platform staff must use MFA: the first sign-in enrols TOTP (codes from oathtool, as from an authenticator app).
+  const first = await http(t, server, "POST", "/v1/auth/login", { body: { email: admin.email, password: admin.password } });
+  t.equal(first.json?.status, "mfa_enrollment_required", "platform staff enrol MFA at their first sign-in");
+  const mfaToken = first.json?.mfaToken as string;
+  const begun = await http(t, server, "POST", "/v1/auth/mfa/enrol", { body: { mfaToken } });
+  const login = await http(t, server, "POST", "/v1/auth/mfa/enrol/confirm", { body: { mfaToken, code: oathCode(begun.json?.secret as string) } });
   t.equal(login.status, 200, "the bootstrapped admin signs in over HTTP");
   t.equal(login.json?.session?.role, "owner", "as owner");
   t.equal(login.json?.session?.tenant?.kind, "platform", "of the platform tenant");

@@ -2,7 +2,7 @@
 // the documented wrapper around @casl/prisma/runtime.
 import type { Ability } from "@casl/ability";
 import { accessibleBy, createPrismaAbility, type Model, type PrismaQueryOf, type Subjects } from "@casl/prisma/runtime";
-import type { AuditEvent, Membership, Prisma, Sim, Tenant, User } from "../../generated/prisma/client.js";
+import type { ApiKey, AuditEvent, Invitation, MailMessage, Membership, Prisma, Sim, Tenant, User } from "../../generated/prisma/client.js";
 
 export { accessibleBy, createPrismaAbility };
 
@@ -10,7 +10,7 @@ export { accessibleBy, createPrismaAbility };
 export type PrismaQuery<T extends Model<Record<string, any>, string> = Model<Record<string, any>, string>> = PrismaQueryOf<Prisma.TypeMap, T>;
 
 export type AppSubjects =
-  | Subjects<{ Tenant: Tenant; User: User; Membership: Membership; AuditEvent: AuditEvent; Sim: Sim }>
+  | Subjects<{ Tenant: Tenant; User: User; Membership: Membership; AuditEvent: AuditEvent; Sim: Sim; ApiKey: ApiKey; Invitation: Invitation; MailMessage: MailMessage }>
   | "all";
 
 export type Action = "manage" | "create" | "read" | "update" | "close" | "delete";

@@ -29,8 +29,26 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
 }
 
-/** hash_n = sha256(hash_{n-1} || canonical(event_n)): editing or deleting any row breaks every later link. */
+/**
+ * hash_n = sha256(hash_{n-1} || canonical(event_n)): editing or deleting any row breaks every later link.
+ * The fields are picked one by one, so a whole row (with its own hash columns) can be passed when verifying.
+ */
 export function linkHash(prevHash: string, e: ChainedFields): string {
-  const body = canonicalJson({ ...e, seq: e.seq.toString(), at: e.at.toISOString() });
+  const fields: Record<keyof ChainedFields, unknown> = {
+    tenantId: e.tenantId,
+    seq: e.seq.toString(),
+    id: e.id,
+    at: e.at.toISOString(),
+    actorType: e.actorType,
+    actorId: e.actorId,
+    action: e.action,
+    targetType: e.targetType,
+    targetId: e.targetId,
+    ip: e.ip,
+    userAgent: e.userAgent,
+    requestId: e.requestId,
+    data: e.data,
+  };
+  const body = canonicalJson(fields);
   return createHash("sha256").update(prevHash).update(body).digest("hex");
 }

@@ -2,6 +2,7 @@ import type { Role } from "../../generated/prisma/enums.js";
 import type { PrismaClient } from "../../platform/db/database.js";
 import { ConflictError } from "../../platform/errors.js";
 import { generatePassword } from "../../platform/passwords.js";
+import { reissueDemoApiKey } from "../api-keys/demo-key.js";
 import { systemActor } from "../audit/audit.writer.js";
 import { DEFAULT_TENANT_SETTINGS } from "../tenants/tenants.schemas.js";
 import { upsertMember } from "../users/provisioning.js";
@@ -20,6 +21,8 @@ export interface DemoResult {
   sims: number;
   esims: number;
   usageRecords: number;
+  /** An API key with the admin role's scopes (shown once; each run revokes the previous one). */
+  apiKey: string;
   /** False when the fleet already existed (running demo again creates no duplicates). */
   created: boolean;
 }
@@ -31,7 +34,7 @@ export interface DemoResult {
 export async function seedDemo(prisma: PrismaClient, slug: string): Promise<DemoResult> {
   const actor = systemActor("cli:demo");
   const legalName = `${slug.replace(/(^|-)([a-z])/g, (_, d: string, c: string) => `${d ? " " : ""}${c.toUpperCase()}`)} IoT GmbH`;
-  const { tenantId, users } = await prisma.$transaction(
+  const { tenantId, users, apiKey } = await prisma.$transaction(
     async (tx) => {
       const existing = await tx.tenant.findUnique({ where: { slug } });
       // Only a tenant that demo itself made may be re-seeded: never hand out accounts of a real tenant.
@@ -53,16 +56,20 @@ export async function seedDemo(prisma: PrismaClient, slug: string): Promise<Demo
           },
         }));
       const users: DemoResult["users"] = [];
+      let adminUserId: string | undefined;
       for (const role of DEMO_ROLES) {
         const email = `${role}@${slug}.example.com`;
         const password = generatePassword();
-        await upsertMember(tx, actor, { tenantId: tenant.id, email, name: `Demo ${role}`, role, password });
+        const { userId } = await upsertMember(tx, actor, { tenantId: tenant.id, email, name: `Demo ${role}`, role, password });
+        if (role === "admin") adminUserId = userId;
         users.push({ email, password, role });
       }
-      return { tenantId: tenant.id, users };
+      if (!adminUserId) throw new Error("DEMO_ROLES must include admin");
+      const apiKey = await reissueDemoApiKey(tx, actor, { tenantId: tenant.id, adminUserId });
+      return { tenantId: tenant.id, users, apiKey };
     },
     { timeout: 60_000 },
   );
   const fleet = await seedDemoFleet(prisma, { tenantId, slug });
-  return { tenantId, slug, users, sims: fleet.sims, esims: fleet.esims, usageRecords: fleet.usageRecords, created: fleet.created };
+  return { tenantId, slug, users, apiKey, sims: fleet.sims, esims: fleet.esims, usageRecords: fleet.usageRecords, created: fleet.created };
 }
