@@ -1,10 +1,8 @@
 // Key rotation of TOTP secrets at rest: the service function and `npm run cli -- rotate-keys` as operators run it.
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import t from "tap";
 import { createMfaService, type MfaUser } from "../../src/modules/mfa/mfa.service.js";
 import { rotateKeys } from "../../src/modules/mfa/rotate-keys.js";
@@ -13,8 +11,8 @@ import type { PrismaClient } from "../../src/platform/db/database.js";
 import { build } from "../helpers/build.js";
 import { createTenant, createUser } from "../helpers/factories.js";
 import { awayFromStepBoundary, oathCode, oathCodeAt, signInActor } from "./oathtool.js";
+import { runCli } from "../helpers/cli.js";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const key = () => `${randomBytes(32).toString("base64")}`;
 
 /** Enrols `count` users under `keys` (through the service, as the sign-in flow does); returns them and their secrets. */
@@ -32,21 +30,7 @@ async function enrolUsers(prisma: PrismaClient, keys: string, count: number): Pr
   return out;
 }
 
-function cli(env: Record<string, string>, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? ROOT, LOG_LEVEL: "silent", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (env: Record<string, string>, args: string[]) => runCli(args, env);
 
 t.test("rotateKeys moves every secret to the active key; they still verify, even once the old key is gone", async (t) => {
   const { prisma } = await build(t);

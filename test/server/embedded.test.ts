@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import t, { type Test } from "tap";
+import { runCli } from "../helpers/cli.js";
 import { oathCode } from "../helpers/totp.js";
 import { checkResponse } from "../helpers/contract.js";
 
@@ -110,22 +111,8 @@ async function stopServer(server: Server): Promise<{ code: number | null; signal
   return result && { ...result, ms: Date.now() - t0 };
 }
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], { cwd: ROOT, env: cleanEnv({}), stdio: ["ignore", "pipe", "pipe"] });
-    children.add(child);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** The CLI on the same DATA_DIR, with no DATABASE_URL: the embedded database. */
+const cli = (args: string[]) => runCli(args, { DATA_DIR: dataDir }, 60_000);
 
 /** fetch over real HTTP, the response checked against openapi.yaml like every in-process test's. */
 async function http(t: Test, server: Server, method: "GET" | "POST", path: string, opts: { body?: unknown; headers?: Record<string, string> } = {}) {
