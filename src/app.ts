@@ -8,7 +8,6 @@ import type { Redis } from "ioredis";
 import type { Config } from "./config.js";
 import { auditRefusalsPlugin } from "./http/audit-refusals.js";
 import { JWT_AUDIENCE, JWT_ISSUER, authenticationPlugin } from "./http/authentication.js";
-import { stringifyJson } from "./http/json.js";
 import { problemPlugin } from "./http/problem.js";
 import { rateLimitPlugin } from "./http/rate-limit.js";
 import { openapiRoutes } from "./http/openapi.routes.js";
@@ -104,7 +103,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     for (const method of [route.method].flat()) if (method !== "HEAD") routes.push({ method, url: route.url, operationId });
   });
 
-  app.setReplySerializer((payload) => stringifyJson(payload));
+  // No global reply serializer: it would take precedence over the routes' response schemas, and those schemas
+  // are what strips any field not declared (defence in depth behind each service's view function).
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });

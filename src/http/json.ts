@@ -1,7 +1,7 @@
 /**
- * BigInt-safe JSON for replies without a response schema (fast-json-stringify handles schema'd ones).
- * A bigint becomes a JSON number while it is exactly representable (|n| <= 2^53 - 1), else a string;
- * fields that may exceed 2^53 are declared as strings in openapi.yaml and converted by their services.
+ * BigInt-safe JSON for bodies we serialise ourselves (streams, exports, job payloads). Route replies go through
+ * their response schemas (fast-json-stringify), where byte counts are declared as integers or strings.
+ * A bigint becomes a JSON number while it is exactly representable (|n| <= 2^53 - 1), else a string.
  */
 export function jsonReplacer(_key: string, value: unknown): unknown {
   if (typeof value !== "bigint") return value;
