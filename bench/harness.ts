@@ -3,7 +3,7 @@
 // Traffic goes to 127.0.0.1 only; everything started here is registered for cleanup.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -94,11 +94,13 @@ export async function chooseServerCommand(): Promise<ServerCommand> {
     mkdirSync(dirname(join(dir, rel)), { recursive: true });
     writeFileSync(join(dir, rel), js);
   }
-  const shown = stale.slice(0, 3).join(", ") + (stale.length > 3 ? ` and ${stale.length - 3} more` : "");
+  const shown = !existsSync(join(ROOT, "dist", "src", "server.js"))
+    ? "there is no dist/"
+    : `dist/ is out of date: ${stale.slice(0, 3).join(", ")}${stale.length > 3 ? ` and ${stale.length - 3} more` : ""} differ`;
   return {
     kind: "transpiled",
     ...compiled(dir, dir),
-    reason: forced ? "BENCH_SERVER=transpiled" : `dist/ is out of date (${shown} differ), so the current sources, transpiled as npm run build emits them`,
+    reason: forced ? "BENCH_SERVER=transpiled" : `${shown}; so the current sources, transpiled as npm run build emits them, into a temp dir`,
     dispose: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -171,7 +173,9 @@ export async function startServer(
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const started = performance.now();
-  const child = spawn(process.execPath, ctx.command.args("server"), {
+  // BENCH_SERVER_ARGS: extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
+  const extra = (process.env.BENCH_SERVER_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...extra, ...ctx.command.args("server")], {
     cwd: ROOT,
     env: cleanEnv({ HOST: "127.0.0.1", PORT: String(port), ...env }),
     stdio: ["ignore", "pipe", "pipe"],
@@ -265,6 +269,79 @@ export function rssMiB(pid: number): number {
   } catch {
     return Number.NaN;
   }
+}
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat (Linux, USER_HZ 100); NaN when unavailable. */
+export function cpuMs(pid: number | string): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the parenthesised command name (which may hold spaces): utime is the 14th field, stime the 15th.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU used by every process (pid -> ms and its command line) and by the whole machine, at one moment. */
+export interface CpuSnapshot {
+  at: number;
+  machineBusyMs: number;
+  /** Time the hypervisor ran something else while this VM wanted its CPUs. */
+  machineStealMs: number;
+  processes: Map<string, { ms: number; cmd: string }>;
+}
+
+export function cpuSnapshot(): CpuSnapshot {
+  const processes = new Map<string, { ms: number; cmd: string }>();
+  let pids: string[] = [];
+  try {
+    pids = readdirSync("/proc").filter((d) => /^\d+$/.test(d));
+  } catch {
+    // not Linux: an empty breakdown
+  }
+  for (const pid of pids) {
+    const ms = cpuMs(pid);
+    if (Number.isNaN(ms)) continue;
+    let cmd = "";
+    try {
+      cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+    } catch {
+      continue;
+    }
+    processes.set(pid, { ms, cmd });
+  }
+  let machineBusyMs = Number.NaN;
+  let machineStealMs = Number.NaN;
+  try {
+    // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is inside user already)
+    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    machineBusyMs = (user + nice + system + irq + softirq) * 10;
+    machineStealMs = steal * 10;
+  } catch {
+    // not Linux
+  }
+  return { at: performance.now(), machineBusyMs, machineStealMs, processes };
+}
+
+/**
+ * Where the CPU went between two snapshots, in % of one core, by the first matching label (`rest`: every
+ * other process). `machine` is the whole machine's busy time (100 % per core is the ceiling), `steal` the time
+ * the hypervisor gave this VM's CPUs to others.
+ */
+export function cpuBreakdown(before: CpuSnapshot, after: CpuSnapshot, labels: Array<[string, (pid: string, cmd: string) => boolean]>): Record<string, number> {
+  const wallMs = after.at - before.at;
+  const out: Record<string, number> = Object.fromEntries([...labels.map(([l]) => [l, 0]), ["rest", 0]]);
+  for (const [pid, now] of after.processes) {
+    const then = before.processes.get(pid);
+    const used = now.ms - (then && then.cmd === now.cmd ? then.ms : 0);
+    if (!(used > 0)) continue;
+    const label = labels.find(([, match]) => match(pid, now.cmd))?.[0] ?? "rest";
+    out[label] = (out[label] ?? 0) + (used / wallMs) * 100;
+  }
+  out.machine = ((after.machineBusyMs - before.machineBusyMs) / wallMs) * 100;
+  out.steal = ((after.machineStealMs - before.machineStealMs) / wallMs) * 100;
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------

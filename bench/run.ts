@@ -2,9 +2,10 @@
 // arguments), printing every figure as `name: value unit` on stdout as it is measured, then a summary table.
 // Progress goes to stderr. Exit code 1 when a benchmark failed (its cleanup still ran).
 
+import { execFileSync } from "node:child_process";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
-import { chooseServerCommand, type BenchContext, type Benchmark, type Figure, type ServerCommand } from "./harness.js";
+import { ROOT, chooseServerCommand, type BenchContext, type Benchmark, type Figure, type ServerCommand } from "./harness.js";
 import { foundation } from "./foundation.bench.js";
 
 /** Every benchmark, in run order. A new one is a `bench/<name>.bench.ts` exporting a Benchmark, added here. */
@@ -73,6 +74,17 @@ async function runOne(bench: Benchmark, base: Omit<BenchContext, "report" | "def
   return ok;
 }
 
+/** The commit measured, and whether the working tree differs from it (read-only git). */
+function describeCommit(): string {
+  const git = (...args: string[]) => execFileSync("git", args, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  try {
+    const changed = git("status", "--porcelain").split("\n").filter(Boolean).length;
+    return `${git("rev-parse", "--short", "HEAD")}${changed ? ` + uncommitted changes in ${changed} file(s)` : ""}`;
+  } catch {
+    return "unknown (not a git checkout)";
+  }
+}
+
 async function main(filters: string[]): Promise<number> {
   const selected = filters.length ? BENCHMARKS.filter((b) => filters.some((f) => b.name.includes(f))) : BENCHMARKS;
   if (selected.length === 0) {
@@ -88,6 +100,7 @@ async function main(filters: string[]): Promise<number> {
   try {
     console.log(`server: ${command.describe("server")} (${command.reason})`);
     console.log(`date: ${new Date().toISOString()}`);
+    console.log(`commit: ${describeCommit()}`);
     return await runSelected(selected, command);
   } finally {
     command.dispose();
@@ -99,10 +112,15 @@ async function runSelected(selected: Benchmark[], command: ServerCommand): Promi
   const log = (msg: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
   const failed: string[] = [];
   // Ctrl-C or SIGTERM: abort the current benchmark so its cleanup (servers, databases, temp dirs) still runs.
+  // A Ctrl-C usually arrives twice (from the terminal and relayed by tsx), so repeats are absorbed: only a
+  // third signal exits at once, leaving the cleanup undone.
   const interrupt = new AbortController();
+  let signals = 0;
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    process.once(sig, () => {
-      console.error(`!! ${sig}: cleaning up`);
+    process.on(sig, () => {
+      signals++;
+      if (signals === 1) console.error(`!! ${sig}: cleaning up (interrupt again to exit at once, without cleaning up)`);
+      if (signals >= 3) process.exit(130);
       interrupt.abort();
     });
   }
@@ -116,6 +134,7 @@ async function runSelected(selected: Benchmark[], command: ServerCommand): Promi
   console.log("summary:");
   console.log(table([["benchmark", "figure", "value", "unit"], ...figures.map((f) => [f.bench, f.name, formatValue(f.value), f.unit])]));
   if (failed.length) console.log(`failed: ${failed.join(", ")}`);
+  console.log(`load average (1 min) at end: ${(os.loadavg()[0] ?? 0).toFixed(2)}`);
   return failed.length || interrupt.signal.aborted ? 1 : 0;
 }
 
