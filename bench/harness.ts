@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { runNode } from "../test/helpers/cli.js";
 import { freePort } from "../test/helpers/net.js";
 
 export const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -229,26 +230,16 @@ function probe(url: string): Promise<number> {
 }
 
 /** Runs src/cli.ts (or dist/src/cli.js) to completion; rejects on a non-zero exit. */
-export function runCli(ctx: BenchContext, args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...ctx.command.args("cli"), ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+export async function runCli(ctx: BenchContext, args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<string> {
+  const run = await runNode([...ctx.command.args("cli"), ...args], cleanEnv(env), timeoutMs, (child) => {
     children.add(child);
     ctx.defer(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      children.delete(child);
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`cli ${args.join(" ")} exited with ${code ?? signal}:\n${stderr.slice(-4000)}`));
-    });
+    child.on("close", () => children.delete(child));
   });
+  if (run.code !== 0) throw new Error(`cli ${args.join(" ")} exited with ${run.code ?? run.signal}:\n${run.stderr.slice(-4000)}`);
+  return run.stdout;
 }
 
 /** Resident set size of a process in MiB, from /proc/<pid>/status (Linux); NaN when unavailable. */

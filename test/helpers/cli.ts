@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { PROJECT_ROOT } from "../../src/platform/paths.js";
 
 export interface Run {
@@ -8,14 +8,14 @@ export interface Run {
   stderr: string;
 }
 
-/** `node --import tsx src/cli.ts <args>` with a clean environment (only what `env` gives): as an operator runs it. */
-export function runCli(args: string[], env: Record<string, string>, timeoutMs = 180_000): Promise<Run> {
+/**
+ * Runs `node <args>` from the project root with exactly `env` to completion, collecting its output; killed after
+ * `timeoutMs`. `onSpawn` lets a caller track the child (e.g. to kill it when a benchmark is interrupted).
+ */
+export function runNode(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number, onSpawn?: (child: ChildProcess) => void): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", ...args], {
-      cwd: PROJECT_ROOT,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? PROJECT_ROOT, LOG_LEVEL: "silent", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    onSpawn?.(child);
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -27,4 +27,9 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** `node --import tsx src/cli.ts <args>` with a clean environment (only what `env` gives): as an operator runs it. */
+export function runCli(args: string[], env: Record<string, string>, timeoutMs = 180_000): Promise<Run> {
+  return runNode(["--import", "tsx", "src/cli.ts", ...args], { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? PROJECT_ROOT, LOG_LEVEL: "silent", ...env }, timeoutMs);
 }
