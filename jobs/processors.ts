@@ -1,10 +1,27 @@
+import type { Config } from "../src/config.js";
+import type { Connectors } from "../src/connectors/connectors.js";
+import type { Keyring } from "../src/platform/crypto.js";
 import type { PrismaClient } from "../src/platform/db/database.js";
-import type { Processors } from "../src/platform/jobs/job-runner.js";
+import type { JobRunner, Processors } from "../src/platform/jobs/job-runner.js";
 import { usagePartitionsJob } from "./usage-partitions.job.js";
 
+export interface ProcessorDeps {
+  prisma: PrismaClient;
+  config: Config;
+  keyring: Keyring;
+  connectors: Connectors;
+  /** The runner these processors run in, for follow-up jobs (a getter: the runner is built from the processors). */
+  jobs: () => JobRunner;
+}
+
 /** Every job's processor, wired with its dependencies: one table for the in-process runner and BullMQ workers. */
-export function createProcessors(deps: { prisma: PrismaClient }): Processors {
+export function createProcessors(deps: ProcessorDeps): Processors {
   return {
     "usage-partitions.ensure": usagePartitionsJob(deps),
-  };
+    // -- processors: operations --
+    // -- processors: sims --
+    // -- processors: webhooks --
+    // -- processors: idempotency --
+    // -- processors: esim --
+  } as Processors;
 }

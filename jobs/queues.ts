@@ -4,13 +4,32 @@
  */
 export const QUEUES = {
   maintenance: "maintenance",
+  /** Lifecycle operations (single SIM and bulk) through the network connector. */
+  operations: "operations",
+  /** SM-DP+ (ES2+) calls for eSIM orders. */
+  esim: "esim",
+  /** Outgoing webhook deliveries. */
+  webhooks: "webhooks",
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
+type Empty = Record<string, never>;
+
 export interface JobPayloads {
   /** Create the usage_records partitions for the coming months. */
   "usage-partitions.ensure": { monthsAhead: number };
+  /** Run (or resume, after a crash) a lifecycle operation: its pending items, chunk by chunk. */
+  "operations.run": { operationId: string };
+  /** Activate `ready` SIMs whose usage passed their tenant's test threshold. */
+  "sims.test-threshold": Empty;
+  /** Deliver these webhook deliveries now (first attempt or manual redelivery). */
+  "webhooks.deliver": { deliveryIds: string[]; manual?: boolean };
+  /** Pick up deliveries whose retry time has come (and any whose first attempt was never queued). */
+  "webhooks.sweep": Empty;
+  /** Forget Idempotency-Key answers older than 24 hours. */
+  "idempotency.sweep": Empty;
+  // -- jobs: esim --
 }
 
 export type JobName = keyof JobPayloads;
@@ -18,9 +37,19 @@ export type JobName = keyof JobPayloads;
 /** Which queue each job travels on. */
 export const JOB_QUEUE: Record<JobName, QueueName> = {
   "usage-partitions.ensure": QUEUES.maintenance,
+  "operations.run": QUEUES.operations,
+  "sims.test-threshold": QUEUES.maintenance,
+  "webhooks.deliver": QUEUES.webhooks,
+  "webhooks.sweep": QUEUES.webhooks,
+  "idempotency.sweep": QUEUES.maintenance,
+  // -- queues: esim --
 };
 
 /** Recurring jobs: every instance of the service upserts these; the scheduler id keeps one copy. */
 export const SCHEDULES: Array<{ id: string; job: JobName; everyMs: number; data: JobPayloads[JobName] }> = [
   { id: "usage-partitions-daily", job: "usage-partitions.ensure", everyMs: 24 * 3600_000, data: { monthsAhead: 3 } },
+  { id: "sims-test-threshold", job: "sims.test-threshold", everyMs: 60_000, data: {} },
+  { id: "webhooks-sweep", job: "webhooks.sweep", everyMs: 15_000, data: {} },
+  { id: "idempotency-sweep", job: "idempotency.sweep", everyMs: 3600_000, data: {} },
+  // -- schedules: esim --
 ];

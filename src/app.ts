@@ -6,6 +6,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyBaseLogger } from "fastify";
 import type { Redis } from "ioredis";
 import type { Config } from "./config.js";
+import type { Connectors } from "./connectors/connectors.js";
 import { auditRefusalsPlugin } from "./http/audit-refusals.js";
 import { JWT_AUDIENCE, JWT_ISSUER, authenticationPlugin } from "./http/authentication.js";
 import { problemPlugin } from "./http/problem.js";
@@ -41,6 +42,8 @@ export interface AppDeps {
   db: Database;
   jobs: JobRunner;
   secrets: Secrets;
+  /** The network and SM-DP+ connectors (simulators unless configured). */
+  connectors: Connectors;
   /** A pino logger (server.ts); tests pass a silent or capturing one. */
   logger: FastifyBaseLogger;
   /** Redis when REDIS_URL is set: rate-limit counters shared by every API process. Without it they are per process. */
@@ -126,6 +129,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(rateLimitPlugin, { redis: deps.redis, redisPrefix: config.redis.prefix, authPerMinute: config.rateLimit.authPerMinute, apiPerMinute: config.rateLimit.apiPerMinute });
   // -- plugins: audit of refusals --
   await app.register(auditRefusalsPlugin, { prisma: db.prisma });
+  // -- plugins: idempotency keys --
+  // -- plugins: content types --
 
   // Tier 3: routes, with their services.
   const mailer = createMailer({ prisma: db.prisma, smtpUrl: config.mail.smtpUrl, from: config.mail.from, log: app.log });
@@ -148,6 +153,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(apiKeysRoutes, { apiKeys: createApiKeysService({ prisma: db.prisma }) });
   // -- routes: audit --
   await app.register(auditRoutes, { audit: createAuditService({ prisma: db.prisma }) });
+  // -- routes: sims --
+  // -- routes: operations --
+  // -- routes: esim --
+  // -- routes: imei --
+  // -- routes: webhooks --
 
   return app;
 }

@@ -45,6 +45,24 @@ const EnvSchema = Type.Object({
   RATE_LIMIT_AUTH_PER_MINUTE: Type.Integer({ default: 20, minimum: 1, maximum: 100_000 }),
   /** Requests per minute per user or API key (per IP when unauthenticated) to every other /v1 route. */
   RATE_LIMIT_API_PER_MINUTE: Type.Integer({ default: 1200, minimum: 1, maximum: 1_000_000 }),
+  /** The operator's provisioning API (HLR/HSS) for SIM state changes. Unset: the built-in network simulator. */
+  NETWORK_CONNECTOR_URL: Type.Optional(Type.String({ pattern: "^https?://" })),
+  /** Bearer token for NETWORK_CONNECTOR_URL. */
+  NETWORK_CONNECTOR_TOKEN: Type.Optional(Type.String({ minLength: 1 })),
+  /** The SM-DP+ address (FQDN) put in activation codes. */
+  SMDP_ADDRESS: Type.String({ default: "smdp.conekt.example", pattern: "^[A-Za-z0-9.-]{1,253}$" }),
+  /** The SM-DP+'s ES2+ base URL. Unset: the built-in SM-DP+ simulator. */
+  SMDP_ES2PLUS_URL: Type.Optional(Type.String({ pattern: "^https?://" })),
+  /** Our functionRequesterIdentifier in ES2+ requests (the operator id the SM-DP+ knows us by). */
+  SMDP_FUNCTION_REQUESTER_ID: Type.String({ default: "conekt", minLength: 1, maxLength: 64 }),
+  /** Client certificate, key and CA (PEM files) for ES2+ mutual TLS. */
+  SMDP_TLS_CERT_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  SMDP_TLS_KEY_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  SMDP_TLS_CA_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  /** Deliver webhooks to private, loopback and link-local addresses (development only: SSRF risk). */
+  WEBHOOK_ALLOW_PRIVATE_URLS: Type.Boolean({ default: false }),
+  /** How long a webhook receiver may take to answer, in milliseconds. */
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100, maximum: 60_000 }),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -68,6 +86,9 @@ export interface Config {
   secureCookies: boolean;
   shutdownGraceMs: number;
   rateLimit: { authPerMinute: number; apiPerMinute: number };
+  network: { url?: string; token?: string };
+  smdp: { address: string; es2plusUrl?: string; functionRequesterId: string; tls: { certFile?: string; keyFile?: string; caFile?: string } };
+  webhooks: { allowPrivateUrls: boolean; timeoutMs: number };
 }
 
 /** Reads and validates the environment; throws naming every bad variable. */
@@ -101,5 +122,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     secureCookies: env.PUBLIC_URL.startsWith("https://"),
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     rateLimit: { authPerMinute: env.RATE_LIMIT_AUTH_PER_MINUTE, apiPerMinute: env.RATE_LIMIT_API_PER_MINUTE },
+    network: { url: env.NETWORK_CONNECTOR_URL?.replace(/\/+$/, ""), token: env.NETWORK_CONNECTOR_TOKEN },
+    smdp: {
+      address: env.SMDP_ADDRESS,
+      es2plusUrl: env.SMDP_ES2PLUS_URL?.replace(/\/+$/, ""),
+      functionRequesterId: env.SMDP_FUNCTION_REQUESTER_ID,
+      tls: { certFile: env.SMDP_TLS_CERT_FILE, keyFile: env.SMDP_TLS_KEY_FILE, caFile: env.SMDP_TLS_CA_FILE },
+    },
+    webhooks: { allowPrivateUrls: env.WEBHOOK_ALLOW_PRIVATE_URLS, timeoutMs: env.WEBHOOK_TIMEOUT_MS },
   };
 }

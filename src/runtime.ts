@@ -1,6 +1,8 @@
 import type { Redis } from "ioredis";
 import { createProcessors } from "../jobs/processors.js";
 import type { Config } from "./config.js";
+import { createConnectors, type Connectors } from "./connectors/connectors.js";
+import { createKeyring } from "./platform/crypto.js";
 import { openDatabase, type Database } from "./platform/db/database.js";
 import { createBullmqRunner } from "./platform/jobs/bullmq-runner.js";
 import { createInProcessRunner } from "./platform/jobs/in-process-runner.js";
@@ -13,6 +15,7 @@ export interface Runtime {
   redis?: Redis;
   jobs: JobRunner;
   secrets: Secrets;
+  connectors: Connectors;
   close(): Promise<void>;
 }
 
@@ -26,9 +29,10 @@ export async function openRuntime(config: Config, opts: { work: boolean; log: (m
   const db = await openDatabase({ url: config.database.url, poolMax: config.database.poolMax, dataDir: config.dataDir, migrateOnStart: config.database.migrateOnStart, log });
   log(db.kind === "pglite" ? `database: embedded PGlite in ${config.dataDir}/pgdata (set DATABASE_URL for PostgreSQL)` : "database: PostgreSQL via @prisma/adapter-pg");
 
-  const processors = createProcessors({ prisma: db.prisma });
+  const connectors = createConnectors(config, log);
   let redis: Redis | undefined;
   let jobs: JobRunner;
+  const processors = createProcessors({ prisma: db.prisma, config, keyring: createKeyring(secrets.encryptionKeys), connectors, jobs: () => jobs });
   if (config.redis.url) {
     redis = createRedis(config.redis.url);
     await assertNoEviction(redis, log);
@@ -44,6 +48,7 @@ export async function openRuntime(config: Config, opts: { work: boolean; log: (m
     redis,
     jobs,
     secrets,
+    connectors,
     async close() {
       await jobs.close();
       await redis?.quit().catch(() => undefined);

@@ -10,7 +10,7 @@ const logger = pino({ level: config.logLevel, redact: { paths: LOG_REDACT, censo
 const log = (msg: string) => logger.info(msg);
 
 const runtime = await openRuntime(config, { work: config.runJobs, log });
-const app = await buildApp({ config, db: runtime.db, jobs: runtime.jobs, secrets: runtime.secrets, logger, redis: runtime.redis });
+const app = await buildApp({ config, db: runtime.db, jobs: runtime.jobs, secrets: runtime.secrets, connectors: runtime.connectors, logger, redis: runtime.redis });
 
 closeWithGrace({ delay: config.shutdownGraceMs, logger }, async ({ signal, err }) => {
   if (err) logger.error({ err }, "shutting down after an error");

@@ -7,7 +7,7 @@ import { build } from "../helpers/build.js";
 import { Client } from "../helpers/client.js";
 import { operations } from "../helpers/contract.js";
 import { createTenant, createUser } from "../helpers/factories.js";
-import { makeApiKey, makeInvitation } from "./recipes.js";
+import { DOMAINS, makeApiKey, makeInvitation } from "./recipes.js";
 
 /**
  * Tenant isolation: a user (every role) and an API key (every scope) of tenant B, sending tenant A's ids to
@@ -26,7 +26,16 @@ async function snapshotTenant(prisma: PrismaClient, tenantId: string): Promise<s
     UNION ALL SELECT 'api_keys', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM enterprise.api_keys x WHERE tenant_id = ${tenantId}::uuid
     UNION ALL SELECT 'sessions', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM enterprise.sessions x WHERE tenant_id = ${tenantId}::uuid
     UNION ALL SELECT 'audit_events', md5(string_agg(x::text, ',' ORDER BY x.seq)) FROM enterprise.audit_events x WHERE tenant_id = ${tenantId}::uuid
-    UNION ALL SELECT 'sims', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM connectivity.sims x WHERE tenant_id = ${tenantId}::uuid`;
+    UNION ALL SELECT 'sims', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM connectivity.sims x WHERE tenant_id = ${tenantId}::uuid
+    UNION ALL SELECT 'sim_events', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM connectivity.sim_events x WHERE tenant_id = ${tenantId}::uuid
+    UNION ALL SELECT 'operations', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM connectivity.operations x WHERE tenant_id = ${tenantId}::uuid
+    UNION ALL SELECT 'operation_items', md5(string_agg(x::text, ',' ORDER BY x.operation_id, x.seq)) FROM connectivity.operation_items x WHERE tenant_id = ${tenantId}::uuid
+    UNION ALL SELECT 'esim_profiles', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM connectivity.esim_profiles x WHERE tenant_id = ${tenantId}::uuid
+    UNION ALL SELECT 'devices', md5(string_agg(x::text, ',' ORDER BY x.imei)) FROM connectivity.devices x WHERE tenant_id = ${tenantId}::uuid
+    UNION ALL SELECT 'imei_events', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM connectivity.imei_events x WHERE tenant_id = ${tenantId}::uuid
+    UNION ALL SELECT 'alerts', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM connectivity.alerts x WHERE tenant_id = ${tenantId}::uuid
+    UNION ALL SELECT 'webhook_endpoints', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM enterprise.webhook_endpoints x WHERE tenant_id = ${tenantId}::uuid
+    UNION ALL SELECT 'webhook_deliveries', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM connectivity.webhook_deliveries x WHERE tenant_id = ${tenantId}::uuid`;
   return rows.map((r) => `${r.t}:${r.d}`).join(" ");
 }
 
@@ -52,7 +61,7 @@ t.test("tenant B cannot reach tenant A's objects through any route", async (t) =
   })();
 
   // Every operation that names an object or a tenant, aimed at tenant A.
-  const attacks: Record<string, { method: "GET" | "POST" | "PATCH" | "DELETE"; url: string; body?: unknown }> = {
+  const attacks: Record<string, { method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE"; url: string; body?: unknown }> = {
     getTenant: { method: "GET", url: `/v1/tenants/${a.id}` },
     updateTenant: { method: "PATCH", url: `/v1/tenants/${a.id}`, body: { legalName: "pwned" } },
     closeTenant: { method: "POST", url: `/v1/tenants/${a.id}/close`, body: { reason: "pwned" } },
@@ -66,11 +75,20 @@ t.test("tenant B cannot reach tenant A's objects through any route", async (t) =
     exportAuditEvents: { method: "GET", url: `/v1/audit-events.csv?tenantId=${a.id}` },
     verifyAuditChain: { method: "GET", url: `/v1/audit-events/verify?tenantId=${a.id}` },
   };
+  const domainIds: string[] = [];
+  const domainLists: string[] = [];
+  for (const domain of DOMAINS) {
+    if (!domain.attacks) continue;
+    const made = await domain.attacks(ctx, a.id);
+    Object.assign(attacks, made.attacks);
+    domainIds.push(...made.ids);
+    domainLists.push(...made.lists);
+  }
   const idRoutes = operations.filter((o) => o.path.includes("{") || ["createInvitation"].includes(o.operationId));
   t.same(idRoutes.filter((o) => !attacks[o.operationId]).map((o) => o.operationId), [], "every route taking an id is attacked");
 
   const before = await snapshotTenant(prisma, a.id);
-  const aIds = [a.id, aUser.id, aInvitation, aKey, ...aUsers.map((u) => u.id)];
+  const aIds = [a.id, aUser.id, aInvitation, aKey, ...aUsers.map((u) => u.id), ...domainIds];
 
   const callers: Array<{ label: string; client: Client }> = [];
   for (const [i, role] of ROLES.entries()) {
@@ -88,7 +106,7 @@ t.test("tenant B cannot reach tenant A's objects through any route", async (t) =
       t.ok(ok, `${label} ${op}: ${res.status} ${res.json?.code ?? ""}`);
     }
     // Lists are filtered in the query: none of A's objects appear.
-    for (const url of ["/v1/tenants", "/v1/users", "/v1/invitations", "/v1/api-keys", "/v1/audit-events", "/v1/audit-events.csv"]) {
+    for (const url of ["/v1/tenants", "/v1/users", "/v1/invitations", "/v1/api-keys", "/v1/audit-events", "/v1/audit-events.csv", ...domainLists]) {
       const res = await client.get(url);
       t.notOk(aIds.some((id) => res.body.includes(id)), `${label} GET ${url} (${res.status}) shows nothing of A`);
     }

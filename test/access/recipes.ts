@@ -4,6 +4,15 @@ import type { PrismaClient } from "../../src/platform/db/database.js";
 import type { TestApp } from "../helpers/build.js";
 import type { Client, Reply } from "../helpers/client.js";
 import { createTenant, createUser } from "../helpers/factories.js";
+import { access as esimAccess } from "./domains/esim.js";
+import { access as imeiAccess } from "./domains/imei.js";
+import { access as operationsAccess } from "./domains/operations.js";
+import { access as simsAccess } from "./domains/sims.js";
+import type { DomainAccess } from "./domains/types.js";
+import { access as webhooksAccess } from "./domains/webhooks.js";
+
+/** The domains that keep their recipes and attacks in test/access/domains/. */
+export const DOMAINS: DomainAccess[] = [simsAccess, operationsAccess, esimAccess, imeiAccess, webhooksAccess];
 
 /**
  * One request per operation in openapi.yaml, built for a given actor, so the permission matrix and the
@@ -149,4 +158,6 @@ export const RECIPES: Record<string, Recipe> = {
   listAuditEvents: { request: async () => ({ method: "GET", url: "/v1/audit-events" }) },
   exportAuditEvents: { request: async () => ({ method: "GET", url: "/v1/audit-events.csv" }) },
   verifyAuditChain: { request: async () => ({ method: "GET", url: "/v1/audit-events/verify" }) },
+
+  ...Object.assign({}, ...DOMAINS.map((d) => d.recipes)),
 };

@@ -55,7 +55,7 @@ async function openApp(databaseUrl: string): Promise<{ app: App; runtime: Runtim
     RATE_LIMIT_AUTH_PER_MINUTE: "100000",
   });
   const runtime = await openRuntime(config, { work: true, log: () => undefined });
-  const app = await buildApp({ config, db: runtime.db, jobs: runtime.jobs, secrets: runtime.secrets, logger: pino({ level: "silent" }) });
+  const app = await buildApp({ config, db: runtime.db, jobs: runtime.jobs, secrets: runtime.secrets, connectors: runtime.connectors, logger: pino({ level: "silent" }) });
   await app.ready();
   return { app, runtime, prisma: runtime.db.prisma };
 }

@@ -26,7 +26,11 @@ export interface TestApp {
  * The whole service against a fresh database of its own and its own Redis key prefix, torn down with the test.
  * Real PostgreSQL and Redis: nothing is mocked.
  */
-export async function build(t: Test, env: Record<string, string> = {}): Promise<TestApp> {
+/**
+ * `startJobs`: run the job workers and schedules in this process (BullMQ on the test's Redis prefix), for tests
+ * of asynchronous work (operations, webhooks, eSIM orders). Without it, enqueued jobs wait in Redis.
+ */
+export async function build(t: Test, env: Record<string, string> = {}, opts: { startJobs?: boolean } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const redisPrefix = `conekt-test-${database.name}`;
   const config = loadConfig({
@@ -41,8 +45,9 @@ export async function build(t: Test, env: Record<string, string> = {}): Promise<
     ...env,
   });
   const runtime = await openRuntime(config, { work: true, log: () => undefined });
-  const app = await buildApp({ config, db: runtime.db, jobs: runtime.jobs, secrets: runtime.secrets, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }), redis: runtime.redis });
+  const app = await buildApp({ config, db: runtime.db, jobs: runtime.jobs, secrets: runtime.secrets, connectors: runtime.connectors, logger: pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" }), redis: runtime.redis });
   await app.ready();
+  if (opts.startJobs) await runtime.jobs.start();
   t.teardown(async () => {
     await app.close();
     if (runtime.redis) await deleteKeys(runtime.redis, `{${redisPrefix}}*`);

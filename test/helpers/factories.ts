@@ -37,18 +37,30 @@ export async function createUser(prisma: PrismaClient, opts: { tenantId: string;
 }
 
 let simCounter = 0;
-export async function createSim(prisma: PrismaClient, opts: { tenantId: string; status?: "inventory" | "ready" | "active" | "suspended" | "terminated" }) {
+export async function createSim(
+  prisma: PrismaClient,
+  opts: { tenantId: string; status?: "inventory" | "ready" | "active" | "suspended" | "terminated"; ratePlanId?: string; labels?: string[]; formFactor?: "ff2" | "ff3" | "ff4" | "mff2" | "esim"; eid?: string; imsi?: string },
+) {
   const n = `${process.pid % 100000}`.padStart(5, "0") + `${++simCounter}`.padStart(6, "0");
   return prisma.sim.create({
     data: {
       tenantId: opts.tenantId,
       iccid: makeIccid(`8949${"01"}${n}${"00"}`.slice(0, 18)),
-      imsi: `26201${n}`.padEnd(15, "0").slice(0, 15),
+      // 262-01 + a 10-digit MSIN ending in 0: never the simulator's "refuse" suffix 9999.
+      imsi: opts.imsi ?? `26201${`${process.pid % 10000}`.padStart(4, "0")}${`${simCounter}`.padStart(5, "0")}0`,
       msisdn: `49151${n}`.slice(0, 15),
-      formFactor: "ff4",
+      formFactor: opts.formFactor ?? "ff4",
       status: opts.status ?? "active",
+      ...(opts.ratePlanId && { ratePlanId: opts.ratePlanId }),
+      ...(opts.labels && { labels: opts.labels }),
+      ...(opts.eid && { eid: opts.eid }),
     },
   });
+}
+
+export async function createRatePlan(prisma: PrismaClient, overrides: Partial<{ code: string; name: string; currency: string }> = {}) {
+  const code = overrides.code ?? `PLAN-${suffix().toUpperCase()}`;
+  return prisma.ratePlan.create({ data: { code, name: overrides.name ?? `Plan ${code}`, currency: overrides.currency ?? "EUR" } });
 }
 
 /** A platform tenant with an owner, and a customer tenant with one user per role. */

@@ -123,7 +123,7 @@ t.test("without Redis the limits are counted in memory", async (t) => {
   });
   const runtime = await openRuntime(config, { work: true, log: () => undefined });
   t.equal(runtime.redis, undefined);
-  const app = await buildApp({ config, db: runtime.db, jobs: runtime.jobs, secrets: runtime.secrets, logger: pino({ level: "silent" }), redis: runtime.redis });
+  const app = await buildApp({ config, db: runtime.db, jobs: runtime.jobs, secrets: runtime.secrets, connectors: runtime.connectors, logger: pino({ level: "silent" }), redis: runtime.redis });
   t.teardown(async () => {
     await app.close();
     await runtime.close();

@@ -12,7 +12,7 @@ t.test("replies are serialised by their route's response schema: undeclared fiel
   const database = await createTestDatabase();
   const config = loadConfig({ NODE_ENV: "test", DATABASE_URL: database.url, JWT_SECRET: randomBytes(32).toString("base64url"), ENCRYPTION_KEYS: `t1:${randomBytes(32).toString("base64")}`, LOG_LEVEL: "silent" });
   const runtime = await openRuntime(config, { work: false, log: () => undefined });
-  const app = await buildApp({ config, db: runtime.db, jobs: runtime.jobs, secrets: runtime.secrets, logger: pino({ level: "silent" }) });
+  const app = await buildApp({ config, db: runtime.db, jobs: runtime.jobs, secrets: runtime.secrets, connectors: runtime.connectors, logger: pino({ level: "silent" }) });
   t.teardown(async () => {
     await app.close();
     await runtime.close();

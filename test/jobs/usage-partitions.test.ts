@@ -1,5 +1,6 @@
 import t from "tap";
 import { createProcessors } from "../../jobs/processors.js";
+import { createKeyring } from "../../src/platform/crypto.js";
 import { createInProcessRunner } from "../../src/platform/jobs/in-process-runner.js";
 import { build } from "../helpers/build.js";
 
@@ -45,9 +46,10 @@ t.test("the partition job runs on BullMQ and creates upcoming months", async (t)
 });
 
 t.test("without Redis the same processor runs in-process, and re-running is harmless", async (t) => {
-  const { prisma } = await build(t);
+  const { prisma, config, runtime } = await build(t);
   const logs: string[] = [];
-  const runner = createInProcessRunner(createProcessors({ prisma }), (m) => logs.push(m));
+  const keyring = createKeyring(runtime.secrets.encryptionKeys);
+  const runner = createInProcessRunner(createProcessors({ prisma, config, keyring, connectors: runtime.connectors, jobs: () => runner }), (m) => logs.push(m));
   t.teardown(() => runner.close());
   const target = partitionName(10);
   await runner.enqueue("usage-partitions.ensure", { monthsAhead: 10 });

@@ -40,7 +40,23 @@ function defineForUser({ can }: Builder, principal: UserPrincipal): void {
     can(["read", "delete"], "Invitation", { tenantId });
   }
 
+  // Rate plans are a catalogue every member may read (names and codes; prices come with billing).
+  can("read", "RatePlan");
+  const fleetOperator = manager || role === "operator";
+
   if (principal.tenantKind === "platform") {
+    // Staff see every tenant's fleet (support), except billing staff, who see billing only.
+    if (role !== "billing") can("read", FLEET_SUBJECTS);
+    // Inventory: staff operators import SIMs, allocate them to customers, and operate the SIMs the platform
+    // still owns (inventory). Customer SIMs are changed by their tenant.
+    if (fleetOperator) {
+      can(["import", "allocate"], "Sim");
+      can("update", "Sim", { tenantId });
+      can("create", "Operation", { tenantId });
+      can(["create", "delete"], "EsimProfile", { tenantId });
+    }
+    if (manager || role === "billing") can(["create", "update"], "RatePlan");
+    if (manager) can(["create", "read", "update", "delete"], "WebhookEndpoint", { tenantId });
     // Staff see every tenant; owners and admins onboard, change and close customer tenants.
     can("read", "Tenant");
     if (manager) {
@@ -56,7 +72,19 @@ function defineForUser({ can }: Builder, principal: UserPrincipal): void {
   }
 
   if (manager) can("read", "AuditEvent", { tenantId });
+  // The fleet: everyone but billing contacts sees it; owners, admins and operators change it.
+  if (role !== "billing") can("read", FLEET_SUBJECTS, { tenantId });
+  if (fleetOperator) {
+    can("update", "Sim", { tenantId });
+    can("create", "Operation", { tenantId });
+    can(["create", "delete"], "EsimProfile", { tenantId });
+    can("update", "Alert", { tenantId });
+  }
+  if (manager) can(["create", "read", "update", "delete"], "WebhookEndpoint", { tenantId });
 }
+
+/** What "seeing the fleet" covers: SIMs, their operations, eSIM profiles, devices and alerts. */
+const FLEET_SUBJECTS: Array<"Sim" | "Operation" | "EsimProfile" | "Device" | "Alert"> = ["Sim", "Operation", "EsimProfile", "Device", "Alert"];
 
 function defineForApiKey({ can }: Builder, principal: ApiKeyPrincipal): void {
   const { tenantId } = principal;
@@ -69,5 +97,24 @@ function defineForApiKey({ can }: Builder, principal: ApiKeyPrincipal): void {
   if (scopes.has("audit:read")) {
     if (platform) can("read", "AuditEvent");
     else can("read", "AuditEvent", { tenantId });
+  }
+  if (scopes.has("tenant:read")) can("read", "RatePlan");
+  if (scopes.has("sims:read")) {
+    if (platform) can("read", FLEET_SUBJECTS);
+    else can("read", FLEET_SUBJECTS, { tenantId });
+  }
+  if (scopes.has("sims:write")) {
+    can("update", "Sim", { tenantId });
+    can("create", "Operation", { tenantId });
+    can("update", "Alert", { tenantId });
+    // A platform key automates inventory: imports from the SIM manufacturer, allocations from the ERP.
+    if (platform) can(["import", "allocate"], "Sim");
+  }
+  if (scopes.has("esim:write")) can(["create", "delete"], "EsimProfile", { tenantId });
+  if (scopes.has("webhooks:write")) can(["create", "read", "update", "delete"], "WebhookEndpoint", { tenantId });
+  // The operator's feeds: network events for every tenant's SIMs, and the SM-DP+'s download notifications.
+  if (platform && scopes.has("network:write")) {
+    can("create", "NetworkEvent");
+    can("update", "EsimProfile");
   }
 }

@@ -3,7 +3,22 @@ import { ForbiddenError, UnauthenticatedError } from "../../platform/errors.js";
 import type { Action } from "./casl-prisma.js";
 import type { Actor, Principal, UserPrincipal } from "./principal.js";
 
-type SubjectName = "Tenant" | "User" | "Membership" | "AuditEvent" | "Sim" | "ApiKey" | "Invitation" | "MailMessage";
+export type SubjectName =
+  | "Tenant"
+  | "User"
+  | "Membership"
+  | "AuditEvent"
+  | "Sim"
+  | "ApiKey"
+  | "Invitation"
+  | "MailMessage"
+  | "RatePlan"
+  | "Operation"
+  | "EsimProfile"
+  | "Device"
+  | "Alert"
+  | "NetworkEvent"
+  | "WebhookEndpoint";
 
 /** The caller must be signed in; returns the principal so services need no non-null assertions. */
 export function requirePrincipal(actor: Actor): Principal {

@@ -2,7 +2,7 @@
 // the documented wrapper around @casl/prisma/runtime.
 import type { Ability } from "@casl/ability";
 import { accessibleBy, createPrismaAbility, type Model, type PrismaQueryOf, type Subjects } from "@casl/prisma/runtime";
-import type { ApiKey, AuditEvent, Invitation, MailMessage, Membership, Prisma, Sim, Tenant, User } from "../../generated/prisma/client.js";
+import type { Alert, ApiKey, AuditEvent, Device, EsimProfile, Invitation, MailMessage, Membership, NetworkEvent, Operation, Prisma, RatePlan, Sim, Tenant, User, WebhookEndpoint } from "../../generated/prisma/client.js";
 
 export { accessibleBy, createPrismaAbility };
 
@@ -10,9 +10,29 @@ export { accessibleBy, createPrismaAbility };
 export type PrismaQuery<T extends Model<Record<string, any>, string> = Model<Record<string, any>, string>> = PrismaQueryOf<Prisma.TypeMap, T>;
 
 export type AppSubjects =
-  | Subjects<{ Tenant: Tenant; User: User; Membership: Membership; AuditEvent: AuditEvent; Sim: Sim; ApiKey: ApiKey; Invitation: Invitation; MailMessage: MailMessage }>
+  | Subjects<{
+      Tenant: Tenant;
+      User: User;
+      Membership: Membership;
+      AuditEvent: AuditEvent;
+      Sim: Sim;
+      ApiKey: ApiKey;
+      Invitation: Invitation;
+      MailMessage: MailMessage;
+      RatePlan: RatePlan;
+      Operation: Operation;
+      EsimProfile: EsimProfile;
+      Device: Device;
+      Alert: Alert;
+      NetworkEvent: NetworkEvent;
+      WebhookEndpoint: WebhookEndpoint;
+    }>
   | "all";
 
-export type Action = "manage" | "create" | "read" | "update" | "close" | "delete";
+/**
+ * `allocate`: platform staff hand inventory SIMs to a customer. `import` creates inventory.
+ * Lifecycle changes (activate, suspend...) are `create` on Operation: every change is an operation.
+ */
+export type Action = "manage" | "create" | "read" | "update" | "close" | "delete" | "import" | "allocate";
 
 export type AppAbility = Ability<[Action, AppSubjects], PrismaQuery>;

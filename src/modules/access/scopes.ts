@@ -13,6 +13,7 @@ export const SCOPES = [
   "usage:write",
   "billing:read",
   "audit:read",
+  "webhooks:write",
   // Platform only: the operator's mediation and network feeds.
   "network:write",
 ] as const;
@@ -20,8 +21,8 @@ export type Scope = (typeof SCOPES)[number];
 
 /** The widest scopes each role may put on a key, for customer tenants. */
 export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
-  owner: ["tenant:read", "sims:read", "sims:write", "esim:write", "usage:read", "usage:write", "billing:read", "audit:read"],
-  admin: ["tenant:read", "sims:read", "sims:write", "esim:write", "usage:read", "usage:write", "billing:read", "audit:read"],
+  owner: ["tenant:read", "sims:read", "sims:write", "esim:write", "usage:read", "usage:write", "billing:read", "audit:read", "webhooks:write"],
+  admin: ["tenant:read", "sims:read", "sims:write", "esim:write", "usage:read", "usage:write", "billing:read", "audit:read", "webhooks:write"],
   operator: ["tenant:read", "sims:read", "sims:write", "esim:write", "usage:read"],
   billing: ["tenant:read", "billing:read", "usage:read"],
   viewer: ["tenant:read", "sims:read", "usage:read"],

@@ -1,0 +1,5 @@
+import type { DomainAccess } from "./types.js";
+
+export const access: DomainAccess = {
+  recipes: {},
+};
