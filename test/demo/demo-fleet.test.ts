@@ -7,7 +7,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import t from "tap";
 import { PrismaClient } from "../../src/generated/prisma/client.js";
-import { seedDemoFleet } from "../../src/modules/demo/demo-fleet.js";
+import { DEMO_RATE_PLAN, seedDemoFleet } from "../../src/modules/demo/demo-fleet.js";
 import { generateDemoFleet, type DemoFleet } from "../../src/modules/demo/demo-fleet.data.js";
 import {
   validateEid,
@@ -222,12 +222,23 @@ t.test("database writer", async (t) => {
     const want = expected.sims.find((s) => s.labels.length === 3 && s.lastSeenAt && s.dataLimitBytes !== null);
     t.ok(want, "a SIM with three labels, a sighting and a data limit");
     if (!want) return;
-    const got = await db.sim.findUniqueOrThrow({ where: { iccid: want.iccid } });
+    const got = await db.sim.findUniqueOrThrow({ where: { iccid: want.iccid }, include: { ratePlan: true } });
     const { serial: _serial, profile: _profile, ...fields } = want;
-    const { tenantId, ratePlanId, ...rest } = got;
+    const { tenantId, ratePlanId: _planId, ratePlan, statusReason, pendingOperationId, pendingAction, pinEncrypted, pukEncrypted, imeiAllowList, imeiOnMismatch, imeiRepairUntil, ...rest } = got;
     t.equal(tenantId, acme.id);
-    t.equal(ratePlanId, null);
+    t.equal(ratePlan?.code, DEMO_RATE_PLAN.code, "on the demo rate plan");
+    t.strictSame(
+      { statusReason, pendingOperationId, pendingAction, pinEncrypted, pukEncrypted, imeiAllowList, imeiOnMismatch, imeiRepairUntil },
+      { statusReason: null, pendingOperationId: null, pendingAction: null, pinEncrypted: null, pukEncrypted: null, imeiAllowList: [], imeiOnMismatch: "alert", imeiRepairUntil: null },
+      "lifecycle and IMEI policy columns at their defaults",
+    );
     t.strictSame(rest, fields);
+    const history = await db.simEvent.findMany({ where: { simId: got.id } });
+    t.same(
+      history.map((e) => ({ kind: e.kind, toStatus: e.toStatus, reasonCode: e.reasonCode, at: e.at })),
+      [{ kind: "state_changed", toStatus: got.status, reasonCode: "demo_seed", at: got.statusChangedAt }],
+      "one history row for the seeded state",
+    );
   });
 
   t.test("usage_daily agrees with usage_records per SIM and UTC day", async (t) => {

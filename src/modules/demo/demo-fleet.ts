@@ -47,6 +47,7 @@ export async function seedDemoFleet(prisma: PrismaClient, opts: SeedDemoFleetOpt
       const fleet = await generateWithoutClashes(tx, opts);
       await ensurePartitions(tx, fleet);
       await insertSims(tx, tenantId, fleet);
+      await assignPlanAndHistory(tx, tenantId);
       await insertUsage(tx, tenantId, fleet);
       await insertDaily(tx, tenantId, fleet);
       return {
@@ -93,6 +94,36 @@ async function inChunks<T>(rows: readonly T[], write: (chunk: readonly T[]) => P
 }
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
+
+/** The demo rate plan every demo SIM is on. */
+export const DEMO_RATE_PLAN = { code: "DEMO-IOT-1GB", name: "Demo IoT 1 GB (EU)", currency: "EUR" };
+
+/**
+ * Puts the demo SIMs on the demo plan and gives each a first history row for the state it was seeded in, so
+ * GET /v1/sims/{iccid}/events and billing see how it got there.
+ */
+async function assignPlanAndHistory(tx: Tx, tenantId: string): Promise<void> {
+  await tx.$executeRawUnsafe(
+    `INSERT INTO enterprise.rate_plans (id, code, name, currency, updated_at) VALUES (gen_random_uuid(), $1, $2, $3, now())
+     ON CONFLICT (code) DO NOTHING`,
+    DEMO_RATE_PLAN.code,
+    DEMO_RATE_PLAN.name,
+    DEMO_RATE_PLAN.currency,
+  );
+  await tx.$executeRawUnsafe(
+    `UPDATE connectivity.sims SET rate_plan_id = (SELECT id FROM enterprise.rate_plans WHERE code = $2) WHERE tenant_id = $1::uuid`,
+    tenantId,
+    DEMO_RATE_PLAN.code,
+  );
+  await tx.$executeRawUnsafe(
+    `INSERT INTO connectivity.sim_events (id, tenant_id, sim_id, kind, from_status, to_status, reason_code, billing_effect, actor_type, actor_id, at)
+     SELECT gen_random_uuid(), s.tenant_id, s.id, 'state_changed', NULL, s.status, 'demo_seed',
+       (CASE s.status WHEN 'ready' THEN 'test' WHEN 'active' THEN 'billable' WHEN 'suspended' THEN 'reduced' ELSE 'none' END)::connectivity."BillingEffect",
+       'system', 'demo', s.status_changed_at
+     FROM connectivity.sims s WHERE s.tenant_id = $1::uuid`,
+    tenantId,
+  );
+}
 
 async function insertSims(tx: Tx, tenantId: string, fleet: DemoFleet): Promise<void> {
   await inChunks(fleet.sims, (c) =>
