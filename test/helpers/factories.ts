@@ -48,7 +48,7 @@ export async function createSim(
       iccid: makeIccid(`8949${"01"}${n}${"00"}`.slice(0, 18)),
       // 262-01 + a 10-digit MSIN ending in 0: never the simulator's "refuse" suffix 9999.
       imsi: opts.imsi ?? `26201${`${process.pid % 10000}`.padStart(4, "0")}${`${simCounter}`.padStart(5, "0")}0`,
-      msisdn: `49151${n}`.slice(0, 15),
+      msisdn: `49151${`${process.pid % 10000}`.padStart(4, "0")}${`${simCounter}`.padStart(5, "0")}1`,
       formFactor: opts.formFactor ?? "ff4",
       status: opts.status ?? "active",
       ...(opts.ratePlanId && { ratePlanId: opts.ratePlanId }),
