@@ -21,7 +21,7 @@ t.test("platform staff onboard, list, change and close customer tenants", async 
   const created = await staff.post("/v1/tenants", newTenant("acme"));
   t.equal(created.status, 201);
   t.match(created.json, { slug: "acme", kind: "customer", status: "active", billingEmail: "billing@acme.example", closedAt: null });
-  t.same(created.json.settings, { mfaRequired: false, connectivityRetentionDays: 400, enterpriseRetentionYears: 3 }, "defaults applied");
+  t.same(created.json.settings, { mfaRequired: false, connectivityRetentionDays: 400, enterpriseRetentionYears: 3, testUsageThresholdBytes: 1048576 }, "defaults applied");
   const id = created.json.id;
 
   const dup = await staff.post("/v1/tenants", newTenant("acme"));
@@ -33,7 +33,7 @@ t.test("platform staff onboard, list, change and close customer tenants", async 
   t.equal(patched.status, 200);
   t.equal(patched.json.legalName, "Acme IoT GmbH");
   t.equal(patched.json.vatId, null);
-  t.same(patched.json.settings, { mfaRequired: true, connectivityRetentionDays: 400, enterpriseRetentionYears: 3 }, "settings merged");
+  t.same(patched.json.settings, { mfaRequired: true, connectivityRetentionDays: 400, enterpriseRetentionYears: 3, testUsageThresholdBytes: 1048576 }, "settings merged");
 
   const closed = await staff.post(`/v1/tenants/${id}/close`, { reason: "contract ended" });
   t.equal(closed.status, 200);

@@ -20,6 +20,9 @@ export const TenantSettings = Type.Object(
     mfaRequired: Type.Boolean({ description: "Members must enrol TOTP MFA at their next login." }),
     connectivityRetentionDays: Type.Integer({ minimum: 90, maximum: 3650, description: "How long connectivity data (usage records, IMEI events) is kept, as the tenant instructs." }),
     enterpriseRetentionYears: Type.Integer({ minimum: 3, maximum: 10, description: "How long enterprise data is kept after the relationship ends." }),
+    testUsageThresholdBytes: Type.Union([Type.Integer({ minimum: 0, maximum: 1099511627776 }), Type.Null()], {
+      description: "A `ready` (test state) SIM turns `active` once its total usage exceeds this many bytes (0: at its first byte); null: never by itself.",
+    }),
   },
   { additionalProperties: false },
 );
@@ -29,6 +32,7 @@ export const DEFAULT_TENANT_SETTINGS: TenantSettings = {
   mfaRequired: false,
   connectivityRetentionDays: 400,
   enterpriseRetentionYears: 3,
+  testUsageThresholdBytes: 1_048_576,
 };
 
 const Slug = Type.String({ minLength: 3, maxLength: 63, pattern: "^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$", description: "Lower-case handle: letters, digits and inner dashes." });

@@ -1,0 +1,92 @@
+import type { Prisma, RatePlan } from "../../generated/prisma/client.js";
+import { decodeCursor, page } from "../../http/pagination.js";
+import type { PrismaClient } from "../../platform/db/database.js";
+import { isUniqueViolation } from "../../platform/db/prisma-errors.js";
+import { ConflictError, NotFoundError } from "../../platform/errors.js";
+import { authorize } from "../access/authorize.js";
+import { accessibleBy } from "../access/casl-prisma.js";
+import type { Actor } from "../access/principal.js";
+import { appendAudit } from "../audit/audit.writer.js";
+import type { RatePlanCreateBody, RatePlanListQuery, RatePlanPatchBody, RatePlanView } from "./rate-plans.schemas.js";
+
+export type RatePlansService = ReturnType<typeof createRatePlansService>;
+
+/**
+ * The rate plan catalogue: every member reads it; platform owners, admins and billing staff create and change
+ * plans. Plans belong to no tenant, so their audit events go to the chain of the staff member's tenant.
+ */
+export function createRatePlansService(deps: { prisma: PrismaClient }) {
+  const { prisma } = deps;
+
+  async function findVisible(actor: Actor, id: string): Promise<RatePlan> {
+    authorize(actor, "read", "RatePlan");
+    const plan = await prisma.ratePlan.findFirst({ where: { AND: [accessibleBy(actor.ability, "read").ofType("RatePlan"), { id }] } });
+    if (!plan) throw new NotFoundError("Rate plan");
+    return plan;
+  }
+
+  return {
+    async create(actor: Actor, input: RatePlanCreateBody): Promise<RatePlanView> {
+      const principal = authorize(actor, "create", "RatePlan");
+      try {
+        const plan = await prisma.$transaction(async (tx) => {
+          const created = await tx.ratePlan.create({ data: { code: input.code, name: input.name.trim(), description: input.description ?? null, currency: input.currency } });
+          await appendAudit(tx, actor, { tenantId: principal.tenantId, action: "rate_plan.created", targetType: "rate_plan", targetId: created.id, data: { code: created.code, name: created.name, currency: created.currency } });
+          return created;
+        });
+        return toView(plan);
+      } catch (err) {
+        if (isUniqueViolation(err, "code")) throw new ConflictError(`A rate plan with code "${input.code}" already exists.`, "rate_plan_code_taken");
+        throw err;
+      }
+    },
+
+    async list(actor: Actor, query: RatePlanListQuery): Promise<{ items: RatePlanView[]; nextCursor: string | null }> {
+      authorize(actor, "read", "RatePlan");
+      const after = decodeCursor(query.cursor, ["code"] as const);
+      const where: Prisma.RatePlanWhereInput = {
+        AND: [accessibleBy(actor.ability, "read").ofType("RatePlan"), query.status ? { status: query.status } : {}, after ? { code: { gt: after.code } } : {}],
+      };
+      // By code: the order a catalogue is read in, and a unique key for the cursor.
+      const rows = await prisma.ratePlan.findMany({ where, orderBy: { code: "asc" }, take: query.limit + 1 });
+      const result = page(rows, query.limit, (p) => ({ code: p.code }));
+      return { items: result.items.map(toView), nextCursor: result.nextCursor };
+    },
+
+    async get(actor: Actor, id: string): Promise<RatePlanView> {
+      return toView(await findVisible(actor, id));
+    },
+
+    /** Retiring a plan keeps the SIMs on it where they are; it only stops new allocations to it. */
+    async update(actor: Actor, id: string, patch: RatePlanPatchBody): Promise<RatePlanView> {
+      const current = await findVisible(actor, id);
+      const principal = authorize(actor, "update", "RatePlan", current);
+      const updated = await prisma.$transaction(async (tx) => {
+        const row = await tx.ratePlan.update({
+          where: { id },
+          data: {
+            ...(patch.name !== undefined && { name: patch.name.trim() }),
+            ...(patch.description !== undefined && { description: patch.description }),
+            ...(patch.status !== undefined && { status: patch.status }),
+          },
+        });
+        await appendAudit(tx, actor, { tenantId: principal.tenantId, action: "rate_plan.updated", targetType: "rate_plan", targetId: id, data: { code: row.code, changed: Object.keys(patch).sort(), ...(patch.status !== undefined && { status: patch.status }) } });
+        return row;
+      });
+      return toView(updated);
+    },
+  };
+}
+
+export function toView(p: RatePlan): RatePlanView {
+  return {
+    id: p.id,
+    code: p.code,
+    name: p.name,
+    description: p.description,
+    currency: p.currency,
+    status: p.status,
+    createdAt: p.createdAt.toISOString(),
+    updatedAt: p.updatedAt.toISOString(),
+  };
+}
