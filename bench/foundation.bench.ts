@@ -8,10 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { Redis } from "ioredis";
-import { generate as generateTotp } from "otplib";
 import { createTestDatabase } from "../test/helpers/database.js";
-import { closedLoop, cpuBreakdown, cpuSnapshot, percentile, request, rssMiB, runCli, startServer, type BenchContext, type Benchmark, type HttpReply, type RequestSpec } from "./harness.js";
+import { closedLoop, cpuBreakdown, cpuSnapshot, percentile, request, rssMiB, runCli, startServer, type BenchContext, type Benchmark, type RequestSpec, deleteRedisKeys, expectStatus, signIn } from "./harness.js";
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
 /** Load settings: BENCH_LOAD_SECONDS shortens the measured window for a quick try (the documented figures use 10). */
@@ -54,7 +52,7 @@ async function onPostgres(ctx: BenchContext, dataDir: string): Promise<void> {
   ctx.log(`postgres: fresh database ${database.name} from the migrated template`);
   const redisPrefix = `conekt-bench-${randomBytes(6).toString("hex")}`;
   // Registered before the server, so it runs after the server has stopped (cleanups run last-first).
-  ctx.defer(() => deleteRedisKeys(`{${redisPrefix}}*`));
+  ctx.defer(() => deleteRedisKeys(REDIS_URL, `{${redisPrefix}}*`));
   const env = {
     NODE_ENV: "production",
     DATABASE_URL: database.url,
@@ -103,7 +101,7 @@ async function onPostgres(ctx: BenchContext, dataDir: string): Promise<void> {
         const t0 = performance.now();
         const res = await call({ method: "POST", path: "/v1/tenants", headers: { ...authed, "x-csrf-token": session.csrfToken }, body: JSON.stringify(body) });
         createLatencies.push(performance.now() - t0);
-        expect(res, 201, `POST /v1/tenants #${i}`);
+        expectStatus(res, 201, `POST /v1/tenants #${i}`);
       }
     }),
   );
@@ -112,9 +110,9 @@ async function onPostgres(ctx: BenchContext, dataDir: string): Promise<void> {
   ctx.report("foundation.tenant_create.p50", percentile(Float64Array.from(createLatencies).sort(), 50), "ms");
 
   // The routes answer what they should before they are timed.
-  const me = JSON.parse(expect(await call({ path: "/v1/me", headers: authed }), 200, "GET /v1/me").body) as { user: { email: string } };
+  const me = JSON.parse(expectStatus(await call({ path: "/v1/me", headers: authed }), 200, "GET /v1/me").body) as { user: { email: string } };
   if (me.user.email !== ADMIN_EMAIL) throw new Error(`GET /v1/me answered ${me.user.email}`);
-  const list = JSON.parse(expect(await call({ path: "/v1/tenants?limit=50", headers: authed }), 200, "GET /v1/tenants").body) as { items: unknown[]; nextCursor: string | null };
+  const list = JSON.parse(expectStatus(await call({ path: "/v1/tenants?limit=50", headers: authed }), 200, "GET /v1/tenants").body) as { items: unknown[]; nextCursor: string | null };
   if (list.items.length !== 50 || !list.nextCursor) throw new Error(`GET /v1/tenants?limit=50 gave ${list.items.length} items`);
 
   const rssBefore = rssMiB(server.pid);
@@ -165,7 +163,7 @@ async function onPostgres(ctx: BenchContext, dataDir: string): Promise<void> {
     const t0 = performance.now();
     const res = await call(loginSpec);
     logins.push(performance.now() - t0);
-    answers.add(String((JSON.parse(expect(res, 200, "login").body) as { status?: unknown }).status));
+    answers.add(String((JSON.parse(expectStatus(res, 200, "login").body) as { status?: unknown }).status));
   }
   ctx.log(`  login answered: ${[...answers].join(", ")}`);
   const sorted = Float64Array.from(logins).sort();
@@ -175,46 +173,6 @@ async function onPostgres(ctx: BenchContext, dataDir: string): Promise<void> {
   ctx.report("foundation.pg.shutdown", await server.stop(), "ms");
 }
 
-function expect(res: HttpReply, status: number, what: string): HttpReply {
-  if (res.status !== status) throw new Error(`${what}: expected ${status}, got ${res.status}: ${res.body.slice(0, 500)}`);
-  return res;
-}
 
-/**
- * Signs in with the password; when the account must enrol TOTP first (platform staff), enrols it on the spot
- * with a code computed from the secret the server hands out, as an authenticator app would.
- */
-async function signIn(call: (spec: RequestSpec) => Promise<HttpReply>, loginSpec: RequestSpec): Promise<{ cookie: string; csrfToken: string }> {
-  const res = expect(await call(loginSpec), 200, "login");
-  const answer = JSON.parse(res.body) as { status?: string; mfaToken?: string };
-  if (answer.status === "authenticated") return sessionOf(res);
-  if (answer.status === "mfa_enrollment_required" && answer.mfaToken) {
-    const mfaToken = answer.mfaToken;
-    const begun = JSON.parse(expect(await call({ method: "POST", path: "/v1/auth/mfa/enrol", body: JSON.stringify({ mfaToken }) }), 200, "MFA enrolment").body) as { secret: string };
-    const code = await generateTotp({ secret: begun.secret });
-    return sessionOf(expect(await call({ method: "POST", path: "/v1/auth/mfa/enrol/confirm", body: JSON.stringify({ mfaToken, code }) }), 200, "MFA enrolment confirm"));
-  }
-  throw new Error(`login answered ${res.body.slice(0, 300)}; the bench expects a session or an MFA enrolment for its fresh admin`);
-}
 
-function sessionOf(res: HttpReply): { cookie: string; csrfToken: string } {
-  const cookie = (res.headers["set-cookie"] ?? []).map((c) => c.split(";")[0]!).find((c) => c.startsWith("conekt_session="));
-  const { csrfToken } = JSON.parse(res.body) as { csrfToken?: string };
-  if (!cookie || !csrfToken) throw new Error(`login answered without a session cookie or csrfToken: ${res.body.slice(0, 500)}`);
-  return { cookie, csrfToken };
-}
 
-async function deleteRedisKeys(pattern: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2, lazyConnect: true });
-  try {
-    await redis.connect();
-    let cursor = "0";
-    do {
-      const [nextCursor, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 500);
-      if (keys.length) await redis.del(...keys);
-      cursor = nextCursor;
-    } while (cursor !== "0");
-  } finally {
-    redis.disconnect();
-  }
-}

@@ -2,6 +2,8 @@
 // polled until healthy, stopped), a closed-loop HTTP load generator and small statistics helpers.
 // Traffic goes to 127.0.0.1 only; everything started here is registered for cleanup.
 
+import { generate as generateTotp } from "otplib";
+import { Redis } from "ioredis";
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -446,4 +448,50 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
   return sorted[rank - 1]!;
+}
+
+// ── Shared by the benchmarks that drive the API as a client ──
+
+export function expectStatus(res: HttpReply, status: number, what: string): HttpReply {
+  if (res.status !== status) throw new Error(`${what}: expected ${status}, got ${res.status}: ${res.body.slice(0, 500)}`);
+  return res;
+}
+
+/**
+ * Signs in with the password; when the account must enrol TOTP first (platform staff), enrols it on the spot
+ * with a code computed from the secret the server hands out, as an authenticator app would.
+ */
+export async function signIn(call: (spec: RequestSpec) => Promise<HttpReply>, loginSpec: RequestSpec): Promise<{ cookie: string; csrfToken: string }> {
+  const res = expectStatus(await call(loginSpec), 200, "login");
+  const answer = JSON.parse(res.body) as { status?: string; mfaToken?: string };
+  if (answer.status === "authenticated") return sessionOf(res);
+  if (answer.status === "mfa_enrollment_required" && answer.mfaToken) {
+    const mfaToken = answer.mfaToken;
+    const begun = JSON.parse(expectStatus(await call({ method: "POST", path: "/v1/auth/mfa/enrol", body: JSON.stringify({ mfaToken }) }), 200, "MFA enrolment").body) as { secret: string };
+    const code = await generateTotp({ secret: begun.secret });
+    return sessionOf(expectStatus(await call({ method: "POST", path: "/v1/auth/mfa/enrol/confirm", body: JSON.stringify({ mfaToken, code }) }), 200, "MFA enrolment confirm"));
+  }
+  throw new Error(`login answered ${res.body.slice(0, 300)}; the bench expects a session or an MFA enrolment for its fresh admin`);
+}
+
+function sessionOf(res: HttpReply): { cookie: string; csrfToken: string } {
+  const cookie = (res.headers["set-cookie"] ?? []).map((c) => c.split(";")[0]!).find((c) => c.startsWith("conekt_session="));
+  const { csrfToken } = JSON.parse(res.body) as { csrfToken?: string };
+  if (!cookie || !csrfToken) throw new Error(`login answered without a session cookie or csrfToken: ${res.body.slice(0, 500)}`);
+  return { cookie, csrfToken };
+}
+
+export async function deleteRedisKeys(redisUrl: string, pattern: string): Promise<void> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
+  try {
+    await redis.connect();
+    let cursor = "0";
+    do {
+      const [nextCursor, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 500);
+      if (keys.length) await redis.del(...keys);
+      cursor = nextCursor;
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -9,11 +9,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { Redis } from "ioredis";
-import { generate as generateTotp } from "otplib";
 import { makeEid, makeIccid } from "../src/platform/identifiers.js";
 import { createTestDatabase } from "../test/helpers/database.js";
-import { request, rssMiB, runCli, startServer, type BenchContext, type Benchmark, type HttpReply, type RequestSpec } from "./harness.js";
+import { request, rssMiB, runCli, startServer, type BenchContext, type Benchmark, type HttpReply, type RequestSpec, deleteRedisKeys, expectStatus, signIn } from "./harness.js";
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
 /** BENCH_IMPORT_ROWS shrinks the files for a quick try; the documented figures use 100,000. */
@@ -31,7 +29,7 @@ export const simImport: Benchmark = {
     const database = await createTestDatabase();
     ctx.defer(() => database.drop());
     const redisPrefix = `conekt-bench-${randomBytes(6).toString("hex")}`;
-    ctx.defer(() => deleteRedisKeys(`{${redisPrefix}}*`));
+    ctx.defer(() => deleteRedisKeys(REDIS_URL, `{${redisPrefix}}*`));
     const env = {
       NODE_ENV: "production",
       DATABASE_URL: database.url,
@@ -62,17 +60,17 @@ export const simImport: Benchmark = {
     ctx.report("sim_import.server_rss_after", rssMiB(server.pid), "MiB");
 
     const tenant = JSON.parse(
-      expect(
+      expectStatus(
         await call({ method: "POST", path: "/v1/tenants", headers, body: JSON.stringify({ slug: "bench-fleet", legalName: "Bench Fleet GmbH", country: "DE", billingAddress: { line1: "A 1", postalCode: "10115", city: "Berlin", country: "DE" } }) }),
         201,
         "POST /v1/tenants",
       ).body,
     ) as { id: string };
-    const plan = JSON.parse(expect(await call({ method: "POST", path: "/v1/rate-plans", headers, body: JSON.stringify({ code: "BENCH-1GB", name: "Bench 1 GB", currency: "EUR" }) }), 201, "POST /v1/rate-plans").body) as { id: string };
+    const plan = JSON.parse(expectStatus(await call({ method: "POST", path: "/v1/rate-plans", headers, body: JSON.stringify({ code: "BENCH-1GB", name: "Bench 1 GB", currency: "EUR" }) }), 201, "POST /v1/rate-plans").body) as { id: string };
     ctx.log(`allocate: ${ROWS} SIMs by count`);
     const t0 = performance.now();
     const allocated = JSON.parse(
-      expect(await call({ method: "POST", path: "/v1/inventory/sims/allocate", headers, body: JSON.stringify({ tenantId: tenant.id, ratePlanId: plan.id, count: ROWS }) }), 200, "allocate").body,
+      expectStatus(await call({ method: "POST", path: "/v1/inventory/sims/allocate", headers, body: JSON.stringify({ tenantId: tenant.id, ratePlanId: plan.id, count: ROWS }) }), 200, "allocate").body,
     ) as { allocated: number };
     const ms = performance.now() - t0;
     if (allocated.allocated !== ROWS) throw new Error(`allocated ${allocated.allocated}, expected ${ROWS}`);
@@ -84,7 +82,7 @@ export const simImport: Benchmark = {
 
 async function timedImport(ctx: BenchContext, format: "csv" | "json", send: () => Promise<HttpReply>): Promise<void> {
   const t0 = performance.now();
-  const res = expect(await send(), 200, `import ${format}`);
+  const res = expectStatus(await send(), 200, `import ${format}`);
   const ms = performance.now() - t0;
   const answer = JSON.parse(res.body) as { imported: number; rejected: number };
   if (answer.imported !== ROWS || answer.rejected !== 0) throw new Error(`import ${format}: ${res.body.slice(0, 500)}`);
@@ -109,40 +107,5 @@ function rows(block: number) {
   });
 }
 
-function expect(res: HttpReply, status: number, what: string): HttpReply {
-  if (res.status !== status) throw new Error(`${what}: expected ${status}, got ${res.status}: ${res.body.slice(0, 500)}`);
-  return res;
-}
 
-/** Password, then (platform staff must) TOTP enrolment with a code computed from the secret handed out. */
-async function signIn(call: (spec: RequestSpec) => Promise<HttpReply>, loginSpec: RequestSpec): Promise<{ cookie: string; csrfToken: string }> {
-  const res = expect(await call(loginSpec), 200, "login");
-  const answer = JSON.parse(res.body) as { status?: string; mfaToken?: string };
-  let done = res;
-  if (answer.status === "mfa_enrollment_required" && answer.mfaToken) {
-    const mfaToken = answer.mfaToken;
-    const begun = JSON.parse(expect(await call({ method: "POST", path: "/v1/auth/mfa/enrol", body: JSON.stringify({ mfaToken }) }), 200, "MFA enrolment").body) as { secret: string };
-    const code = await generateTotp({ secret: begun.secret });
-    done = expect(await call({ method: "POST", path: "/v1/auth/mfa/enrol/confirm", body: JSON.stringify({ mfaToken, code }) }), 200, "MFA enrolment confirm");
-  } else if (answer.status !== "authenticated") {
-    throw new Error(`login answered ${res.body.slice(0, 300)}`);
-  }
-  const cookie = [done.headers["set-cookie"]].flat().find((c): c is string => typeof c === "string" && c.startsWith("conekt_session="));
-  if (!cookie) throw new Error("no session cookie");
-  return { cookie: cookie.split(";")[0]!, csrfToken: (JSON.parse(done.body) as { csrfToken: string }).csrfToken };
-}
 
-async function deleteRedisKeys(pattern: string): Promise<void> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 500);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== "0");
-  } finally {
-    redis.disconnect();
-  }
-}

@@ -3,7 +3,12 @@ import type { Connectors } from "../src/connectors/connectors.js";
 import type { Keyring } from "../src/platform/crypto.js";
 import type { PrismaClient } from "../src/platform/db/database.js";
 import type { JobRunner, Processors } from "../src/platform/jobs/job-runner.js";
+import { idempotencySweepJob } from "./idempotency-sweep.job.js";
+import { operationsRunJob } from "./operations-run.job.js";
+import { simsTestThresholdJob } from "./sims-test-threshold.job.js";
 import { usagePartitionsJob } from "./usage-partitions.job.js";
+import { webhooksDeliverJob } from "./webhooks-deliver.job.js";
+import { webhooksSweepJob } from "./webhooks-sweep.job.js";
 
 export interface ProcessorDeps {
   prisma: PrismaClient;
@@ -19,9 +24,14 @@ export function createProcessors(deps: ProcessorDeps): Processors {
   return {
     "usage-partitions.ensure": usagePartitionsJob(deps),
     // -- processors: operations --
+    "operations.run": operationsRunJob(deps),
     // -- processors: sims --
+    "sims.test-threshold": simsTestThresholdJob(deps),
     // -- processors: webhooks --
+    "webhooks.deliver": webhooksDeliverJob(deps),
+    "webhooks.sweep": webhooksSweepJob(deps),
     // -- processors: idempotency --
+    "idempotency.sweep": idempotencySweepJob(deps),
     // -- processors: esim --
-  } as Processors;
+  };
 }

@@ -10,6 +10,7 @@ import type { Connectors } from "./connectors/connectors.js";
 import { auditRefusalsPlugin } from "./http/audit-refusals.js";
 import { JWT_AUDIENCE, JWT_ISSUER, authenticationPlugin } from "./http/authentication.js";
 import { problemPlugin } from "./http/problem.js";
+import { idempotencyPlugin } from "./http/idempotency.js";
 import { rateLimitPlugin } from "./http/rate-limit.js";
 import { openapiRoutes } from "./http/openapi.routes.js";
 import type { App } from "./http/route-types.js";
@@ -32,6 +33,25 @@ import { mfaRoutes } from "./modules/mfa/mfa.routes.js";
 import { createMfaService } from "./modules/mfa/mfa.service.js";
 import { tenantsRoutes } from "./modules/tenants/tenants.routes.js";
 import { createTenantsService } from "./modules/tenants/tenants.service.js";
+import { operationsRoutes } from "./modules/operations/operations.routes.js";
+import { createOperationsService } from "./modules/operations/operations.service.js";
+import { simsRoutes } from "./modules/sims/sims.routes.js";
+import { createSimsService } from "./modules/sims/sims.service.js";
+import { inventoryRoutes } from "./modules/sims/inventory.routes.js";
+import { createInventoryService } from "./modules/sims/inventory.service.js";
+import { ratePlansRoutes } from "./modules/rate-plans/rate-plans.routes.js";
+import { createRatePlansService } from "./modules/rate-plans/rate-plans.service.js";
+import { devicesRoutes } from "./modules/devices/devices.routes.js";
+import { createDevicesService } from "./modules/devices/devices.service.js";
+import { imeiPolicyRoutes } from "./modules/devices/imei-policy.routes.js";
+import { createImeiPolicyService } from "./modules/devices/imei-policy.service.js";
+import { networkEventsRoutes } from "./modules/network-events/network-events.routes.js";
+import { createNetworkEventsService } from "./modules/network-events/network-events.service.js";
+import { esimRoutes } from "./modules/esim/esim.routes.js";
+import { createEsimNotificationsService } from "./modules/esim/esim-notifications.service.js";
+import { createEsimService } from "./modules/esim/esim.service.js";
+import { webhooksRoutes } from "./modules/webhooks/webhooks.routes.js";
+import { createWebhooksService } from "./modules/webhooks/webhooks.service.js";
 import { createKeyring } from "./platform/crypto.js";
 import type { Database } from "./platform/db/database.js";
 import type { JobRunner } from "./platform/jobs/job-runner.js";
@@ -130,6 +150,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // -- plugins: audit of refusals --
   await app.register(auditRefusalsPlugin, { prisma: db.prisma });
   // -- plugins: idempotency keys --
+  // After authentication (keys are scoped per principal) and the rate limit (a limited request claims nothing).
+  await app.register(idempotencyPlugin, { prisma: db.prisma, keyring: createKeyring(secrets.encryptionKeys) });
   // -- plugins: content types --
 
   // Tier 3: routes, with their services.
@@ -154,10 +176,24 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // -- routes: audit --
   await app.register(auditRoutes, { audit: createAuditService({ prisma: db.prisma }) });
   // -- routes: sims --
+  // The SIM API, the platform's inventory (imports seal PINs/PUKs with the keyring) and the rate plan catalogue.
+  await app.register(simsRoutes, { sims: createSimsService({ prisma: db.prisma }) });
+  await app.register(inventoryRoutes, { inventory: createInventoryService({ prisma: db.prisma, keyring: createKeyring(secrets.encryptionKeys), jobs: deps.jobs }) });
+  await app.register(ratePlansRoutes, { ratePlans: createRatePlansService({ prisma: db.prisma }) });
   // -- routes: operations --
+  await app.register(operationsRoutes, { operations: createOperationsService({ prisma: db.prisma, jobs: deps.jobs }) });
   // -- routes: esim --
+  await app.register(esimRoutes, {
+    esim: createEsimService({ prisma: db.prisma, smdp: deps.connectors.smdp, jobs: deps.jobs, smdpAddress: config.smdp.address, log: app.log }),
+    notifications: createEsimNotificationsService({ prisma: db.prisma, jobs: deps.jobs, log: app.log }),
+  });
   // -- routes: imei --
+  // IMEI policies, device inventory and the operator's network events (which feed the IMEI check).
+  await app.register(imeiPolicyRoutes, { imeiPolicy: createImeiPolicyService({ prisma: db.prisma, jobs: deps.jobs }) });
+  await app.register(devicesRoutes, { devices: createDevicesService({ prisma: db.prisma }) });
+  await app.register(networkEventsRoutes, { networkEvents: createNetworkEventsService({ prisma: db.prisma, jobs: deps.jobs }) });
   // -- routes: webhooks --
+  await app.register(webhooksRoutes, { webhooks: createWebhooksService({ prisma: db.prisma, keyring: createKeyring(secrets.encryptionKeys), jobs: deps.jobs, config }) });
 
   return app;
 }

@@ -3,7 +3,7 @@ import { loadConfig } from "./config.js";
 import { openDatabase } from "./platform/db/database.js";
 import { seedDemo } from "./modules/demo/demo.js";
 import { bootstrapPlatformAdmin } from "./modules/users/bootstrap.js";
-import { rotateKeys } from "./modules/mfa/rotate-keys.js";
+import { rotateKeys, type RotationReport, type SecretKind } from "./modules/mfa/rotate-keys.js";
 import { createKeyring } from "./platform/crypto.js";
 import { resolveSecrets } from "./platform/secrets.js";
 import { verifyTenants } from "./modules/audit/audit.verify.js";
@@ -17,8 +17,9 @@ Commands:
                                    Create the first platform administrator and print a one-time password.
   demo [--tenant <slug>] [--json]  Seed a demo customer (default slug "demo"): a user per role, 1,000 SIMs,
                                    30 days of usage. Idempotent per slug; prints fresh passwords each run.
-  rotate-keys [--json]             Re-encrypt every TOTP secret under the first key of ENCRYPTION_KEYS and print
-                                   the counts; safe while the service runs. Exit 1 if any could not be decrypted.
+  rotate-keys [--json]             Re-encrypt every secret at rest (TOTP secrets, webhook signing secrets, SIM
+                                   PIN/PUK) under the first key of ENCRYPTION_KEYS and print the counts per kind;
+                                   safe while the service runs. Exit 1 if any could not be decrypted.
   audit verify [--tenant <slug|id>] [--json]
                                    Recompute the audit hash chain of one tenant (default: every tenant) and name
                                    the first broken link. Exit 0 when intact, 3 when any chain is broken.
@@ -103,10 +104,7 @@ async function main(argv: string[]): Promise<number> {
     try {
       const report = await rotateKeys(db.prisma, keyring, { log });
       if (values.json) console.log(JSON.stringify(report));
-      else {
-        console.log(`Re-encrypted ${report.reencrypted} TOTP secret(s) under key "${report.activeKeyId}" (${report.underActiveKey} under it now; ${report.skipped} changed meanwhile and were left alone).`);
-        for (const f of report.failed) console.log(`  FAILED user ${f.userId} (key "${f.keyId}"): ${f.error}`);
-      }
+      else printRotation(report);
       return report.failed.length ? 1 : 0;
     } finally {
       await db.close();
@@ -139,6 +137,19 @@ async function main(argv: string[]): Promise<number> {
 
   console.error(`Unknown command "${command}".\n\n${USAGE}`);
   return 1;
+}
+
+const KIND_LABELS: Record<SecretKind, string> = { totp: "TOTP secrets", webhookSecrets: "webhook signing secrets", simPins: "SIM PIN/PUK values" };
+/** Failures listed in the human output; `--json` lists them all. */
+const LISTED_FAILURES = 50;
+
+function printRotation(report: RotationReport): void {
+  console.log(`Re-encrypted ${report.reencrypted} secret(s) under key "${report.activeKeyId}" (${report.underActiveKey} under it now; ${report.skipped} changed meanwhile and were left alone; ${report.failed.length} could not be decrypted).`);
+  for (const [kind, k] of Object.entries(report.kinds) as Array<[SecretKind, RotationReport["kinds"][SecretKind]]>) {
+    console.log(`  ${`${KIND_LABELS[kind]}:`.padEnd(25)} ${k.reencrypted} re-encrypted, ${k.underActiveKey} under the key now, ${k.skipped} left alone, ${k.failed} failed`);
+  }
+  for (const f of report.failed.slice(0, LISTED_FAILURES)) console.log(`  FAILED ${f.table}.${f.column} ${f.id} (key "${f.keyId}"): ${f.error}`);
+  if (report.failed.length > LISTED_FAILURES) console.log(`  ... and ${report.failed.length - LISTED_FAILURES} more (--json lists them all)`);
 }
 
 main(process.argv.slice(2)).then(

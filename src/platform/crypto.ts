@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 
 /**
- * Encryption of secrets at rest (TOTP secrets today): AES-256-GCM under a keyring read from ENCRYPTION_KEYS,
+ * Encryption of secrets at rest (TOTP secrets, webhook signing secrets, SIM PIN/PUK, stored idempotent answers): AES-256-GCM under a keyring read from ENCRYPTION_KEYS,
  * `kid:base64key[,kid:base64key...]`. The first key encrypts; every listed key decrypts, so a new key is put
  * first, `npm run cli -- rotate-keys` re-encrypts the rows, and only then is the old one dropped.
  * A ciphertext is `12-byte IV ‖ ciphertext ‖ 16-byte tag`; its key id is stored beside it.

@@ -1,4 +1,5 @@
 // Key rotation of TOTP secrets at rest: the service function and `npm run cli -- rotate-keys` as operators run it.
+// Webhook secrets and SIM PIN/PUK: test/platform/rotate-keys-secrets.test.ts.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,6 +31,9 @@ async function enrolUsers(prisma: PrismaClient, keys: string, count: number): Pr
   return out;
 }
 
+/** The counts of a kind with nothing stored. */
+const none = { reencrypted: 0, skipped: 0, failed: 0, underActiveKey: 0 };
+
 const cli = (env: Record<string, string>, args: string[]) => runCli(args, env);
 
 t.test("rotateKeys moves every secret to the active key; they still verify, even once the old key is gone", async (t) => {
@@ -43,7 +47,11 @@ t.test("rotateKeys moves every secret to the active key; they still verify, even
 
   const both = createKeyring(`new:${newKey},old:${oldKey}`);
   const report = await rotateKeys(prisma, both, { batchSize: 2 });
-  t.same(report, { activeKeyId: "new", reencrypted: 5, skipped: 0, failed: [], underActiveKey: 6 }, "5 in batches of 2; the one already current untouched");
+  t.same(
+    report,
+    { activeKeyId: "new", reencrypted: 5, skipped: 0, failed: [], underActiveKey: 6, kinds: { totp: { reencrypted: 5, skipped: 0, failed: 0, underActiveKey: 6 }, webhookSecrets: none, simPins: none } },
+    "5 in batches of 2; the one already current untouched",
+  );
   t.equal(await prisma.mfaFactor.count({ where: { keyId: "old" } }), 0);
   const after = await prisma.mfaFactor.findMany();
   for (const f of after) {
@@ -71,6 +79,9 @@ t.test("a secret under a key no longer configured is reported, not lost", async 
   t.equal(report.reencrypted, 0);
   t.equal(report.failed.length, 1);
   t.equal(report.failed[0]?.userId, orphan?.user.id);
+  t.match(report.failed[0], { kind: "totp", table: "enterprise.mfa_factors", column: "secret_enc", id: orphan?.user.id, keyId: "lost" });
+  t.notMatch(JSON.stringify(report), orphan!.secret, "the secret is never in the report");
+  t.equal(report.kinds.totp.failed, 1);
   t.match(report.failed[0]?.error, /No encryption key with id "lost"/);
   t.equal((await prisma.mfaFactor.findUniqueOrThrow({ where: { userId: orphan!.user.id } })).keyId, "lost", "row left as it was");
 });
@@ -88,12 +99,13 @@ t.test("npm run cli -- rotate-keys re-encrypts and reports counts", async (t) =>
   t.equal(json.code, 0, json.stderr);
   const lines = json.stdout.trim().split("\n");
   t.equal(lines.length, 1, "one JSON line on stdout");
-  t.same(JSON.parse(lines[0] ?? "{}"), { activeKeyId: "k2", reencrypted: 3, skipped: 0, failed: [], underActiveKey: 3 });
+  t.same(JSON.parse(lines[0] ?? "{}"), { activeKeyId: "k2", reencrypted: 3, skipped: 0, failed: [], underActiveKey: 3, kinds: { totp: { reencrypted: 3, skipped: 0, failed: 0, underActiveKey: 3 }, webhookSecrets: none, simPins: none } });
   t.same((await prisma.mfaFactor.findMany({ select: { keyId: true } })).map((f) => f.keyId), ["k2", "k2", "k2"]);
 
   const text = await cli(env, ["rotate-keys"]);
   t.equal(text.code, 0);
-  t.match(text.stdout, /Re-encrypted 0 TOTP secret\(s\) under key "k2" \(3 under it now/);
+  t.match(text.stdout, /Re-encrypted 0 secret\(s\) under key "k2" \(3 under it now/);
+  t.match(text.stdout, /TOTP secrets: +0 re-encrypted, 3 under the key now, 0 left alone, 0 failed/);
 
   // Dropping the key that encrypts the data before rotating: the CLI says which rows and exits non-zero.
   const stranded = await cli({ ...env, ENCRYPTION_KEYS: `k3:${key()}` }, ["rotate-keys", "--json"]);

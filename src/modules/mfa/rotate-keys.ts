@@ -1,53 +1,51 @@
 import type { Keyring } from "../../platform/crypto.js";
 import type { PrismaClient } from "../../platform/db/database.js";
-import { openSecret, sealSecret } from "./factor-secret.js";
+import type { KindReport, KindRotation, KindRotationOptions, RotationFailure, SecretKind } from "../../platform/rotation.js";
+import { rotateSimSecrets } from "../sims/rotate-sim-secrets.js";
+import { rotateWebhookSecrets } from "../webhooks/rotate-webhook-secrets.js";
+import { rotateTotpSecrets } from "./rotate-totp.js";
+
+export type { KindReport, RotationFailure, SecretKind } from "../../platform/rotation.js";
 
 export interface RotationReport {
   activeKeyId: string;
-  /** Secrets found under another key and now under the active one. */
+  /** Totals over every kind: secrets found under another key and now under the active one. */
   reencrypted: number;
-  /** Rows that changed while being rotated (re-enrolled or disabled meanwhile): left as they are. */
+  /** Totals: secrets whose row changed while being rotated (re-enrolled, secret rotated, removed): left as they are. */
   skipped: number;
-  /** Rows that could not be decrypted (their key is not configured, or the data is damaged). */
-  failed: Array<{ userId: string; keyId: string; error: string }>;
-  /** Secrets under the active key once the run ends. */
+  /** Every secret that could not be decrypted (its key is not configured, or the data is damaged), with its kind and row. */
+  failed: RotationFailure[];
+  /** Totals: secrets under the active key once the run ends. */
   underActiveKey: number;
+  /** The same counts per kind. */
+  kinds: Record<SecretKind, KindReport>;
 }
 
+/** Every kind of long-lived secret at rest, in the order rotated. Idempotency-Key answers live 24 h and are not here. */
+const KINDS: ReadonlyArray<[SecretKind, (prisma: PrismaClient, keyring: Keyring, opts: KindRotationOptions) => Promise<KindRotation>]> = [
+  ["totp", rotateTotpSecrets],
+  ["webhookSecrets", rotateWebhookSecrets],
+  ["simPins", rotateSimSecrets],
+];
+
 /**
- * Re-encrypts every TOTP secret that is not under the active key (`npm run cli -- rotate-keys`).
- * Safe while the service runs: rows are read in batches, and each is written back by one conditional UPDATE
- * that matches the exact ciphertext read, so a factor re-enrolled or removed meanwhile is never overwritten.
- * Run it after putting the new key first in ENCRYPTION_KEYS; remove the old key only once `failed` is empty.
+ * Re-encrypts every secret at rest that is not under the active key (`npm run cli -- rotate-keys`): TOTP secrets,
+ * webhook signing secrets (current and previous), SIM PIN/PUK. Safe while the service runs: each kind is read in
+ * batches, and written back conditionally on the exact ciphertext read, so a value changed meanwhile is never
+ * overwritten (it is counted in `skipped`; run again). Run it after putting the new key first in ENCRYPTION_KEYS;
+ * remove the old key only once `failed` is empty (and 24 h have passed, for stored Idempotency-Key answers).
+ * `batchSize` applies to every kind (default: 200 rows, 2,000 for SIMs).
  */
-export async function rotateKeys(prisma: PrismaClient, keyring: Keyring, opts: { batchSize?: number; log?: (msg: string) => void } = {}): Promise<RotationReport> {
-  const batchSize = opts.batchSize ?? 200;
-  const report: RotationReport = { activeKeyId: keyring.activeKeyId, reencrypted: 0, skipped: 0, failed: [], underActiveKey: 0 };
-  let after: string | undefined;
-  for (;;) {
-    const rows = await prisma.mfaFactor.findMany({
-      where: { keyId: { not: keyring.activeKeyId }, ...(after && { userId: { gt: after } }) },
-      select: { userId: true, keyId: true, secretEnc: true },
-      orderBy: { userId: "asc" },
-      take: batchSize,
-    });
-    if (rows.length === 0) break;
-    for (const row of rows) {
-      let secret: string;
-      try {
-        secret = openSecret(keyring, row);
-      } catch (err) {
-        report.failed.push({ userId: row.userId, keyId: row.keyId, error: (err as Error).message });
-        continue;
-      }
-      const sealed = sealSecret(keyring, row.userId, secret);
-      const { count } = await prisma.mfaFactor.updateMany({ where: { userId: row.userId, keyId: row.keyId, secretEnc: { equals: row.secretEnc } }, data: sealed });
-      if (count === 1) report.reencrypted++;
-      else report.skipped++;
-    }
-    after = rows[rows.length - 1]?.userId;
-    opts.log?.(`rotate-keys: ${report.reencrypted} re-encrypted so far`);
+export async function rotateKeys(prisma: PrismaClient, keyring: Keyring, opts: KindRotationOptions = {}): Promise<RotationReport> {
+  const report: RotationReport = { activeKeyId: keyring.activeKeyId, reencrypted: 0, skipped: 0, failed: [], underActiveKey: 0, kinds: {} as Record<SecretKind, KindReport> };
+  for (const [kind, rotate] of KINDS) {
+    const { report: counts, failures } = await rotate(prisma, keyring, opts);
+    report.kinds[kind] = counts;
+    report.reencrypted += counts.reencrypted;
+    report.skipped += counts.skipped;
+    report.underActiveKey += counts.underActiveKey;
+    // A loop, not push(...failures): a lost key can leave 100,000s of SIM values, more than a call's arguments.
+    for (const f of failures) report.failed.push(f);
   }
-  report.underActiveKey = await prisma.mfaFactor.count({ where: { keyId: keyring.activeKeyId } });
   return report;
 }
