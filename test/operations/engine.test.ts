@@ -65,18 +65,22 @@ t.test("a crash after the network applied a chunk: the next run finishes it with
   const run1 = jobContext(1);
   await t.rejects(createOperationEngine({ prisma: app.prisma, network: first.network, jobs: () => app.runtime.jobs }).run(operationId, run1.ctx), /connection reset/);
   const mid = await app.prisma.operation.findUniqueOrThrow({ where: { id: operationId } });
-  t.match(mid, { status: "running", succeeded: 10, failed: 0 }, "one chunk recorded, the operation still running");
+  // Two chunks run at once: the chunk beside the crashed one may or may not have been recorded before the crash
+  // stopped the run (timing), so the run recorded 10 or 20 SIMs. Either way the crashed chunk is not recorded.
+  t.ok(mid.succeeded === 10 || mid.succeeded === 20, `one or two chunks recorded (${mid.succeeded}), the operation still running`);
+  t.match(mid, { status: "running", failed: 0 });
   t.ok(mid.startedAt);
   t.equal(await app.prisma.sim.count({ where: { pendingOperationId: operationId } }), 10, "the crashed chunk's SIMs still carry the operation");
-  t.equal(await app.prisma.operationItem.count({ where: { operationId, state: "pending" } }), 20);
-  t.same(run1.progress, [33], "progress reported for the recorded chunk");
+  const unrecorded = await app.prisma.operationItem.count({ where: { operationId, state: "pending" } });
+  t.equal(unrecorded, 30 - mid.succeeded);
+  t.same(run1.progress, mid.succeeded === 10 ? [33] : [33, 67], "progress reported for the recorded chunks");
 
   // Second run (the job's retry): re-sends the marked SIMs (idempotent on the network), then the rest.
   const second = flakyNetwork({ maxBatch: 10 });
   const run2 = jobContext(2);
   const result = await createOperationEngine({ prisma: app.prisma, network: second.network, jobs: () => app.runtime.jobs }).run(operationId, run2.ctx);
   t.match(result, { status: "completed", counters: { total: 30, succeeded: 30, failed: 0 } });
-  t.equal(second.applied.length, 20, "only the 20 unrecorded SIMs go to the network again");
+  t.equal(second.applied.length, unrecorded, "only the unrecorded SIMs go to the network again");
   t.same(run2.progress.at(-1), 100);
   t.ok(run2.progress.every((p, i) => i === 0 || p > run2.progress[i - 1]!), "progress only grows");
 

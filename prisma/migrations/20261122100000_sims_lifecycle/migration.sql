@@ -97,7 +97,7 @@ CREATE TABLE "connectivity"."operation_items" (
     "tenant_id" UUID NOT NULL,
     "operation_id" UUID NOT NULL,
     "seq" INTEGER NOT NULL,
-    "sim_id" UUID NOT NULL,
+    "sim_id" UUID,
     "iccid" VARCHAR(20) NOT NULL,
     "state" "connectivity"."OperationItemState" NOT NULL DEFAULT 'pending',
     "reason" VARCHAR(200),

@@ -8,11 +8,6 @@ import type { SystemActor } from "../audit/audit.writer.js";
  * operation, whatever its size); `seq` is the SIM's position in the selection and the engine's chunk key.
  */
 
-/**
- * operation_items.sim_id is NOT NULL, but an ICCID the caller listed that matches no SIM of their tenant has no
- * SIM: its item is written failed (`unknown_iccid`) with this nil UUID, which names no SIM (ids are UUIDv7).
- */
-export const NO_SIM_ID = "00000000-0000-0000-0000-000000000000";
 
 /** Who asked, as stored on the operation (and copied onto each SIM's history row). */
 export interface ActorFields {
@@ -85,7 +80,7 @@ export async function insertItemsForIccids(tx: Db, tenantId: string, operationId
   const [row] = await tx.$queryRaw<Array<{ total: number; unknown: number }>>`
     WITH ins AS (
       INSERT INTO connectivity.operation_items (tenant_id, operation_id, seq, sim_id, iccid, state, reason, processed_at)
-      SELECT ${tenantId}::uuid, ${operationId}::uuid, u.ord, COALESCE(s.id, ${NO_SIM_ID}::uuid), u.iccid,
+      SELECT ${tenantId}::uuid, ${operationId}::uuid, u.ord, s.id, u.iccid,
         (CASE WHEN s.id IS NULL THEN 'failed' ELSE 'pending' END)::connectivity."OperationItemState",
         CASE WHEN s.id IS NULL THEN 'unknown_iccid' END,
         CASE WHEN s.id IS NULL THEN now() END
