@@ -1,4 +1,4 @@
-import t from "tap";
+import t, { type Test } from "tap";
 import { build } from "../helpers/build.js";
 import { createWorld } from "../helpers/factories.js";
 import { attach, badLuhn, createSimUnique, feed, imeiEvents, imeiOf, imeisvOf, minutesAgo, networkFeed, put } from "./helpers.js";
@@ -68,12 +68,7 @@ t.test("a policy is set and read; invalid IMEIs, IMEISVs and TACs are refused na
 });
 
 t.test("lock-first-seen binds the next IMEI seen; another device then is a mismatch", async (t) => {
-  const ctx = await build(t);
-  const w = await createWorld(ctx.prisma);
-  const sim = await createSimUnique(ctx.prisma, { tenantId: w.tenantA.id });
-  const owner = ctx.client();
-  await owner.login(w.usersA.owner.email, w.usersA.owner.password);
-  const operator = await networkFeed(ctx, w.platform.id);
+  const { ctx, w, sim, owner, operator } = await policyScene(t);
   const [first, second] = [imeiOf(), imeiOf()];
 
   // Seen before the policy: the policy binds the next sighting, not this one.
@@ -98,12 +93,7 @@ t.test("lock-first-seen binds the next IMEI seen; another device then is a misma
 });
 
 t.test("allow-list: a listed TAC or IMEI passes, any other device is a mismatch", async (t) => {
-  const ctx = await build(t);
-  const w = await createWorld(ctx.prisma);
-  const sim = await createSimUnique(ctx.prisma, { tenantId: w.tenantA.id });
-  const owner = ctx.client();
-  await owner.login(w.usersA.owner.email, w.usersA.owner.password);
-  const operator = await networkFeed(ctx, w.platform.id);
+  const { ctx, w, sim, owner, operator } = await policyScene(t);
   const listedImei = imeiOf("86000001");
   t.equal((await put(owner, sim.iccid, { mode: "allow-list", allowList: ["35345678", listedImei] })).status, 200);
 
@@ -158,12 +148,7 @@ t.test("a repair window accepts one new IMEI, then closes", async (t) => {
 });
 
 t.test("an alert-only policy records, alerts once per device and sends the webhook, but does not suspend", async (t) => {
-  const ctx = await build(t);
-  const w = await createWorld(ctx.prisma);
-  const sim = await createSimUnique(ctx.prisma, { tenantId: w.tenantA.id });
-  const owner = ctx.client();
-  await owner.login(w.usersA.owner.email, w.usersA.owner.password);
-  const operator = await networkFeed(ctx, w.platform.id);
+  const { ctx, w, sim, owner, operator } = await policyScene(t);
   // An endpoint subscribed to imei.mismatch (written directly: the outbox row is what this test looks at).
   await ctx.prisma.webhookEndpoint.create({ data: { tenantId: w.tenantA.id, url: "https://hooks.example.com/conekt", events: ["imei.mismatch"], secretEncrypted: "unused-here" } });
   const [good, wrong] = [imeiOf(), imeiOf()];
@@ -215,12 +200,7 @@ t.test("a suspend policy asks for a suspension with reason imei_mismatch, once",
 });
 
 t.test("a new policy is checked at once against the device the SIM is in", async (t) => {
-  const ctx = await build(t);
-  const w = await createWorld(ctx.prisma);
-  const sim = await createSimUnique(ctx.prisma, { tenantId: w.tenantA.id });
-  const owner = ctx.client();
-  await owner.login(w.usersA.owner.email, w.usersA.owner.password);
-  const operator = await networkFeed(ctx, w.platform.id);
+  const { ctx, w, sim, owner, operator } = await policyScene(t);
   const [current, other] = [imeiOf(), imeiOf()];
   await feed(operator, [attach(sim.iccid, current, minutesAgo(5))]);
 
@@ -275,3 +255,14 @@ t.test("who may read and change a policy; other tenants' SIMs are not found", as
   t.equal(refused.json.code, "sim_terminated");
   t.equal((await put(ownerA, simA.iccid, body)).status, 200);
 });
+
+/** A customer with one active SIM, its owner signed in, and the operator's network feed (a platform key). */
+async function policyScene(t: Test) {
+  const ctx = await build(t);
+  const w = await createWorld(ctx.prisma);
+  const sim = await createSimUnique(ctx.prisma, { tenantId: w.tenantA.id });
+  const owner = ctx.client();
+  await owner.login(w.usersA.owner.email, w.usersA.owner.password);
+  const operator = await networkFeed(ctx, w.platform.id);
+  return { ctx, w, sim, owner, operator };
+}
