@@ -1,7 +1,7 @@
 import type { Config } from "../src/config.js";
 import type { Connectors } from "../src/connectors/connectors.js";
 import type { Keyring } from "../src/platform/crypto.js";
-import type { PrismaClient } from "../src/platform/db/database.js";
+import type { PrismaClient, SqlRunner } from "../src/platform/db/database.js";
 import type { JobRunner, Processors } from "../src/platform/jobs/job-runner.js";
 import { idempotencySweepJob } from "./idempotency-sweep.job.js";
 import { operationsRunJob } from "./operations-run.job.js";
@@ -12,6 +12,8 @@ import { webhooksSweepJob } from "./webhooks-sweep.job.js";
 
 export interface ProcessorDeps {
   prisma: PrismaClient;
+  /** Plain SQL on the same pool, for set-based hot paths (usage rollups). */
+  sql: SqlRunner;
   config: Config;
   keyring: Keyring;
   connectors: Connectors;
@@ -32,6 +34,7 @@ export function createProcessors(deps: ProcessorDeps): Processors {
     "webhooks.sweep": webhooksSweepJob(deps),
     // -- processors: idempotency --
     "idempotency.sweep": idempotencySweepJob(deps),
+    // -- processors: usage --
     // -- processors: esim --
   };
 }

@@ -8,6 +8,8 @@ export const QUEUES = {
   operations: "operations",
   /** SM-DP+ (ES2+) calls for eSIM orders. */
   esim: "esim",
+  /** Usage rollups, limit checks and the period's resumptions. */
+  usage: "usage",
   /** Outgoing webhook deliveries. */
   webhooks: "webhooks",
 } as const;
@@ -29,6 +31,12 @@ export interface JobPayloads {
   "webhooks.sweep": Empty;
   /** Forget Idempotency-Key answers older than 24 hours. */
   "idempotency.sweep": Empty;
+  /** Fold the rollup journal into usage_daily/usage_hourly and sims' last-seen, then check limits and IMEIs. */
+  "usage.rollup": Empty;
+  /** Check data limits (per SIM and pooled) of these tenants' SIMs; no tenant ids = every tenant (the sweep). */
+  "usage.limits": { tenantIds?: string[] };
+  /** At a new billing period: resume the SIMs suspended for their data limit in an earlier one. */
+  "usage.period-reset": Empty;
   // -- jobs: esim --
 }
 
@@ -42,6 +50,9 @@ export const JOB_QUEUE: Record<JobName, QueueName> = {
   "webhooks.deliver": QUEUES.webhooks,
   "webhooks.sweep": QUEUES.webhooks,
   "idempotency.sweep": QUEUES.maintenance,
+  "usage.rollup": QUEUES.usage,
+  "usage.limits": QUEUES.usage,
+  "usage.period-reset": QUEUES.usage,
   // -- queues: esim --
 };
 
@@ -51,5 +62,9 @@ export const SCHEDULES: Array<{ id: string; job: JobName; everyMs: number; data:
   { id: "sims-test-threshold", job: "sims.test-threshold", everyMs: 60_000, data: {} },
   { id: "webhooks-sweep", job: "webhooks.sweep", everyMs: 15_000, data: {} },
   { id: "idempotency-sweep", job: "idempotency.sweep", everyMs: 3600_000, data: {} },
+  // A backstop: ingestion enqueues a rollup after each request; this catches any whose enqueue was lost.
+  { id: "usage-rollup", job: "usage.rollup", everyMs: 5_000, data: {} },
+  { id: "usage-limits-sweep", job: "usage.limits", everyMs: 10 * 60_000, data: {} },
+  { id: "usage-period-reset", job: "usage.period-reset", everyMs: 15 * 60_000, data: {} },
   // -- schedules: esim --
 ];

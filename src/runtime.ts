@@ -32,7 +32,7 @@ export async function openRuntime(config: Config, opts: { work: boolean; log: (m
   const connectors = createConnectors(config, log);
   let redis: Redis | undefined;
   let jobs: JobRunner;
-  const processors = createProcessors({ prisma: db.prisma, config, keyring: createKeyring(secrets.encryptionKeys), connectors, jobs: () => jobs });
+  const processors = createProcessors({ prisma: db.prisma, sql: db.sql, config, keyring: createKeyring(secrets.encryptionKeys), connectors, jobs: () => jobs });
   if (config.redis.url) {
     redis = createRedis(config.redis.url);
     await assertNoEviction(redis, log);

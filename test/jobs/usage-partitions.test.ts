@@ -49,7 +49,7 @@ t.test("without Redis the same processor runs in-process, and re-running is harm
   const { prisma, config, runtime } = await build(t);
   const logs: string[] = [];
   const keyring = createKeyring(runtime.secrets.encryptionKeys);
-  const runner = createInProcessRunner(createProcessors({ prisma, config, keyring, connectors: runtime.connectors, jobs: () => runner }), (m) => logs.push(m));
+  const runner = createInProcessRunner(createProcessors({ prisma, sql: runtime.db.sql, config, keyring, connectors: runtime.connectors, jobs: () => runner }), (m) => logs.push(m));
   t.teardown(() => runner.close());
   const target = partitionName(10);
   await runner.enqueue("usage-partitions.ensure", { monthsAhead: 10 });

@@ -56,6 +56,10 @@ function defineForUser({ can }: Builder, principal: UserPrincipal): void {
       can(["create", "delete"], "EsimProfile", { tenantId });
     }
     if (manager || role === "billing") can(["create", "update"], "RatePlan");
+    // Usage: staff read every tenant's (support, billing); the operator's mediation feed is staff-run.
+    can("read", USAGE_READ_SUBJECTS);
+    if (fleetOperator) can("create", ["UsageRecord", "UsageWatermark"]);
+    if (fleetOperator) can("update", "UsageLimit", { tenantId });
     if (manager) can(["create", "read", "update", "delete"], "WebhookEndpoint", { tenantId });
     // Staff see every tenant; owners and admins onboard, change and close customer tenants.
     can("read", "Tenant");
@@ -72,6 +76,11 @@ function defineForUser({ can }: Builder, principal: UserPrincipal): void {
   }
 
   if (manager) can("read", "AuditEvent", { tenantId });
+  // Usage is what every member watches and what billing contacts pay for; owners and admins may run their own
+  // usage feed (their keys carry usage:write); fleet operators set data limits.
+  can("read", USAGE_READ_SUBJECTS, { tenantId });
+  if (manager) can("create", ["UsageRecord", "UsageWatermark"], { tenantId });
+  if (fleetOperator) can("update", "UsageLimit", { tenantId });
   // The fleet: everyone but billing contacts sees it; owners, admins and operators change it.
   if (role !== "billing") can("read", FLEET_SUBJECTS, { tenantId });
   if (fleetOperator) {
@@ -85,6 +94,9 @@ function defineForUser({ can }: Builder, principal: UserPrincipal): void {
 
 /** What "seeing the fleet" covers: SIMs, their operations, eSIM profiles, devices and alerts. */
 const FLEET_SUBJECTS: Array<"Sim" | "Operation" | "EsimProfile" | "Device" | "Alert"> = ["Sim", "Operation", "EsimProfile", "Device", "Alert"];
+
+/** What reading usage covers: totals (rollups), raw records (one SIM's hourly series) and the limit policy. */
+const USAGE_READ_SUBJECTS: Array<"UsageDaily" | "UsageRecord" | "UsageLimit"> = ["UsageDaily", "UsageRecord", "UsageLimit"];
 
 function defineForApiKey({ can }: Builder, principal: ApiKeyPrincipal): void {
   const { tenantId } = principal;
@@ -110,6 +122,16 @@ function defineForApiKey({ can }: Builder, principal: ApiKeyPrincipal): void {
     // A platform key automates inventory: imports from the SIM manufacturer, allocations from the ERP.
     if (platform) can(["import", "allocate"], "Sim");
   }
+  if (scopes.has("usage:read")) {
+    if (platform) can("read", USAGE_READ_SUBJECTS);
+    else can("read", USAGE_READ_SUBJECTS, { tenantId });
+  }
+  if (scopes.has("usage:write")) {
+    // The platform's mediation feed writes for every tenant; a tenant's key only for its own SIMs.
+    if (platform) can("create", ["UsageRecord", "UsageWatermark"]);
+    else can("create", ["UsageRecord", "UsageWatermark"], { tenantId });
+  }
+  if (scopes.has("sims:write")) can("update", "UsageLimit", { tenantId });
   if (scopes.has("esim:write")) can(["create", "delete"], "EsimProfile", { tenantId });
   if (scopes.has("webhooks:write")) can(["create", "read", "update", "delete"], "WebhookEndpoint", { tenantId });
   // The operator's feeds: network events for every tenant's SIMs, and the SM-DP+'s download notifications.

@@ -2,7 +2,7 @@
 // the documented wrapper around @casl/prisma/runtime.
 import type { Ability } from "@casl/ability";
 import { accessibleBy, createPrismaAbility, type Model, type PrismaQueryOf, type Subjects } from "@casl/prisma/runtime";
-import type { Alert, ApiKey, AuditEvent, Device, EsimProfile, Invitation, MailMessage, Membership, NetworkEvent, Operation, Prisma, RatePlan, Sim, Tenant, User, WebhookEndpoint } from "../../generated/prisma/client.js";
+import type { Alert, ApiKey, AuditEvent, Device, EsimProfile, Invitation, MailMessage, Membership, NetworkEvent, Operation, Prisma, RatePlan, Sim, Tenant, UsageDaily, UsageLimit, UsageRecord, UsageWatermark, User, WebhookEndpoint } from "../../generated/prisma/client.js";
 
 export { accessibleBy, createPrismaAbility };
 
@@ -26,6 +26,14 @@ export type AppSubjects =
       Alert: Alert;
       NetworkEvent: NetworkEvent;
       WebhookEndpoint: WebhookEndpoint;
+      /** create = ingest usage records; read = raw records (hourly series of one SIM). */
+      UsageRecord: UsageRecord;
+      /** read = the usage API's totals (rollups). */
+      UsageDaily: UsageDaily;
+      /** read/update = a tenant's data-limit policy (thresholds, pooled limit). */
+      UsageLimit: UsageLimit;
+      /** create = a feed declares usage complete through a time. */
+      UsageWatermark: UsageWatermark;
     }>
   | "all";
 

@@ -22,8 +22,18 @@ export interface DatabaseOptions {
   log: (msg: string) => void;
 }
 
+/**
+ * Plain SQL on the same pool as Prisma, for the hot paths (usage ingestion) where one set-based statement with
+ * array parameters beats the ORM: no per-row mapping, and pg sends arrays as single parameters.
+ * Each call is one statement in its own implicit transaction.
+ */
+export interface SqlRunner {
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+}
+
 export interface Database {
   prisma: PrismaClient;
+  sql: SqlRunner;
   kind: "postgres" | "pglite";
   /** A cheap round trip, for readiness checks. */
   ping(): Promise<void>;
@@ -42,6 +52,7 @@ async function openPostgres(url: string, opts: DatabaseOptions): Promise<Databas
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     prisma,
+    sql: { query: async <T>(text: string, params?: unknown[]) => (await pool.query(text, params)).rows as T[] },
     kind: "postgres",
     ping: async () => void (await pool.query("select 1")),
     close: async () => {
@@ -62,6 +73,7 @@ async function openEmbedded(opts: DatabaseOptions): Promise<Database> {
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   return {
     prisma,
+    sql: { query: async <T>(text: string, params?: unknown[]) => (await pglite.query<T>(text, params)).rows },
     kind: "pglite",
     ping: async () => void (await pglite.query("select 1")),
     close: async () => {
