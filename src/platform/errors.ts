@@ -65,6 +65,13 @@ export class UnprocessableError extends AppError {
   }
 }
 
+/** The request exceeds a size bound: its bytes (`payload_too_large`) or its item count (e.g. `too_many_records`). */
+export class PayloadTooLargeError extends AppError {
+  constructor(detail: string, code = "payload_too_large") {
+    super(413, code, "Payload too large", detail);
+  }
+}
+
 export class RateLimitedError extends AppError {
   constructor(readonly retryAfterSeconds: number, detail = "Too many requests; retry later.") {
     super(429, "rate_limited", "Too many requests", detail, { retryAfter: retryAfterSeconds });
