@@ -49,6 +49,17 @@ interface RequestState extends IdempotencyScope {
  * A process killed while a request holds a key leaves it in progress until it expires: rerunning it could
  * repeat an effect that was committed just before the crash, so the safe answer is 409.
  */
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /**
+     * false: the route ignores Idempotency-Key. For routes that read their body as a stream in the handler (the
+     * fingerprint could not cover it before the key is claimed) and are idempotent by their own data, such as
+     * usage ingestion (records are identified by their source id).
+     */
+    idempotency?: false;
+  }
+}
+
 export const idempotencyPlugin = fp(
   async (app: FastifyInstance, opts: IdempotencyOptions) => {
     const store = createIdempotencyStore(opts);
@@ -57,7 +68,7 @@ export const idempotencyPlugin = fp(
     app.addHook("preParsing", async (request, _reply, payload) => {
       const principal = request.method === "POST" ? request.actor?.principal : null;
       const route = request.routeOptions.url ?? "";
-      if (!principal || !route.startsWith("/v1/") || request.routeOptions.config.public || SESSION_ROUTES.test(route)) return payload;
+      if (!principal || !route.startsWith("/v1/") || request.routeOptions.config.public || request.routeOptions.config.idempotency === false || SESSION_ROUTES.test(route)) return payload;
       const key = readIdempotencyKey(request.headers);
       if (key === undefined) return payload;
       const fingerprint = createFingerprint(request.method, request.url, request.headers["content-type"]);

@@ -64,3 +64,17 @@ CREATE TABLE "connectivity"."usage_watermarks" (
 ALTER TABLE "connectivity"."usage_daily" SET (fillfactor = 80);
 ALTER TABLE "connectivity"."usage_hourly" SET (fillfactor = 80);
 ALTER TABLE "connectivity"."sims" SET (fillfactor = 90);
+
+-- Hand-written: journal rows live for a second or two (the rollup deletes them), so compressing their arrays on
+-- every ingestion request is wasted CPU (measured 17-60 ms per 10,000 records, against 5-9 ms stored as is).
+ALTER TABLE "connectivity"."usage_rollup_journal"
+  ALTER COLUMN "sim_ids" SET STORAGE EXTERNAL, ALTER COLUMN "started_ats" SET STORAGE EXTERNAL,
+  ALTER COLUMN "ended_ats" SET STORAGE EXTERNAL, ALTER COLUMN "bytes_up" SET STORAGE EXTERNAL,
+  ALTER COLUMN "bytes_down" SET STORAGE EXTERNAL, ALTER COLUMN "sms_mo" SET STORAGE EXTERNAL,
+  ALTER COLUMN "sms_mt" SET STORAGE EXTERNAL, ALTER COLUMN "imeis" SET STORAGE EXTERNAL,
+  ALTER COLUMN "networks" SET STORAGE EXTERNAL, ALTER COLUMN "radios" SET STORAGE EXTERNAL;
+
+-- Hand-written partial indexes (Prisma's schema cannot express WHERE): the limit check finds a tenant's SIMs
+-- that have a limit without scanning its fleet, and the period reset finds SIMs suspended for their data limit.
+CREATE INDEX "sims_limited_idx" ON "connectivity"."sims" ("tenant_id") WHERE "data_limit_bytes" IS NOT NULL;
+CREATE INDEX "sims_data_limit_suspended_idx" ON "connectivity"."sims" ("status_changed_at") WHERE "status_reason" = 'data_limit';
