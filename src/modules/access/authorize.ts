@@ -18,7 +18,11 @@ export type SubjectName =
   | "Device"
   | "Alert"
   | "NetworkEvent"
-  | "WebhookEndpoint";
+  | "WebhookEndpoint"
+  | "UsageRecord"
+  | "UsageDaily"
+  | "UsageLimit"
+  | "UsageWatermark";
 
 /** The caller must be signed in; returns the principal so services need no non-null assertions. */
 export function requirePrincipal(actor: Actor): Principal {

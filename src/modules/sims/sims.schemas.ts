@@ -72,6 +72,7 @@ export const SimView = Type.Object({
   lastSeenAt: NullableTime,
   lastNetwork: NullableString,
   dataLimitBytes: Type.Union([Type.Integer(), Type.String({ pattern: "^[0-9]+$" }), Type.Null()]),
+  dataLimitSuspend: Type.Boolean(),
   activatedAt: NullableTime,
   terminatedAt: NullableTime,
   createdAt: Time,

@@ -40,6 +40,7 @@ export function toSimView(s: SimRow): SimView {
     lastSeenAt: iso(s.lastSeenAt),
     lastNetwork: s.lastNetwork,
     dataLimitBytes: bigintOut(s.dataLimitBytes),
+    dataLimitSuspend: s.dataLimitSuspend,
     activatedAt: iso(s.activatedAt),
     terminatedAt: iso(s.terminatedAt),
     createdAt: s.createdAt.toISOString(),
