@@ -224,13 +224,13 @@ t.test("database writer", async (t) => {
     if (!want) return;
     const got = await db.sim.findUniqueOrThrow({ where: { iccid: want.iccid }, include: { ratePlan: true } });
     const { serial: _serial, profile: _profile, ...fields } = want;
-    const { tenantId, ratePlanId: _planId, ratePlan, statusReason, pendingOperationId, pendingAction, pinEncrypted, pukEncrypted, imeiAllowList, imeiOnMismatch, imeiRepairUntil, ...rest } = got;
+    const { tenantId, ratePlanId: _planId, ratePlan, statusReason, pendingOperationId, pendingAction, pinEncrypted, pukEncrypted, imeiAllowList, imeiOnMismatch, imeiRepairUntil, dataLimitSuspend, ...rest } = got;
     t.equal(tenantId, acme.id);
     t.equal(ratePlan?.code, DEMO_RATE_PLAN.code, "on the demo rate plan");
     t.strictSame(
-      { statusReason, pendingOperationId, pendingAction, pinEncrypted, pukEncrypted, imeiAllowList, imeiOnMismatch, imeiRepairUntil },
-      { statusReason: null, pendingOperationId: null, pendingAction: null, pinEncrypted: null, pukEncrypted: null, imeiAllowList: [], imeiOnMismatch: "alert", imeiRepairUntil: null },
-      "lifecycle and IMEI policy columns at their defaults",
+      { statusReason, pendingOperationId, pendingAction, pinEncrypted, pukEncrypted, imeiAllowList, imeiOnMismatch, imeiRepairUntil, dataLimitSuspend },
+      { statusReason: null, pendingOperationId: null, pendingAction: null, pinEncrypted: null, pukEncrypted: null, imeiAllowList: [], imeiOnMismatch: "alert", imeiRepairUntil: null, dataLimitSuspend: false },
+      "lifecycle, IMEI policy and data-limit columns at their defaults",
     );
     t.strictSame(rest, fields);
     const history = await db.simEvent.findMany({ where: { simId: got.id } });
@@ -256,6 +256,25 @@ t.test("database writer", async (t) => {
       acme.id,
     );
     t.same(row, { mismatches: 0, days: expected.daily.length });
+  });
+
+  t.test("usage_hourly agrees with usage_records per UTC hour and network", async (t) => {
+    const [row] = await db.$queryRawUnsafe<{ mismatches: number; hours: number; networks: number }[]>(
+      `WITH r AS (
+         SELECT date_trunc('hour', started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS hour, coalesce(network, '') AS network,
+                sum(bytes_up) AS bytes_up, sum(bytes_down) AS bytes_down, sum(sms_mo) AS sms_mo, sum(sms_mt) AS sms_mt, count(*) AS records
+           FROM connectivity.usage_records WHERE tenant_id = $1::uuid GROUP BY 1, 2),
+       h AS (SELECT hour, network, bytes_up, bytes_down, sms_mo, sms_mt, records FROM connectivity.usage_hourly WHERE tenant_id = $1::uuid)
+       SELECT (SELECT count(*)::int FROM r FULL JOIN h USING (hour, network)
+                WHERE r.hour IS NULL OR h.hour IS NULL OR (r.bytes_up, r.bytes_down, r.sms_mo, r.sms_mt, r.records)
+                  IS DISTINCT FROM (h.bytes_up, h.bytes_down, h.sms_mo, h.sms_mt, h.records)) AS mismatches,
+              (SELECT count(DISTINCT hour)::int FROM h) AS hours,
+              (SELECT count(DISTINCT network)::int FROM h) AS networks`,
+      acme.id,
+    );
+    t.equal(row?.mismatches, 0);
+    t.ok((row?.hours ?? 0) > 24 * 25, `hours over the month (${row?.hours})`);
+    t.ok((row?.networks ?? 0) > 1, `more than one network (${row?.networks})`);
   });
 
   t.test("usage lands in monthly partitions, not the default one", async (t) => {

@@ -26,8 +26,11 @@ export async function readCompleteness(db: Db, tenantId: string): Promise<Comple
          OR w.tenant_id IN (SELECT id FROM enterprise.tenants WHERE kind = 'platform')
     )
     SELECT rolled.at AS rolled,
-           -- Every declaring feed must be complete: one feed's unknown makes the whole unknown.
-           CASE WHEN EXISTS (SELECT 1 FROM feeds WHERE through IS NULL) THEN NULL ELSE (SELECT min(through) FROM feeds) END AS final
+           -- Every declaring feed must be complete: one feed's unknown makes the whole unknown, and no feed at all
+           -- is unknown too (least() would ignore the NULL min). A declaration may be up to 5 minutes ahead of
+           -- the clock: the answer stops at rolledUpThrough, never claiming usage that has not started yet.
+           CASE WHEN NOT EXISTS (SELECT 1 FROM feeds) OR EXISTS (SELECT 1 FROM feeds WHERE through IS NULL) THEN NULL
+                ELSE least((SELECT min(through) FROM feeds), rolled.at) END AS final
     FROM rolled`;
   return { rolledUpThrough: row!.rolled, finalThrough: row!.final };
 }
