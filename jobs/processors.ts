@@ -7,6 +7,9 @@ import { idempotencySweepJob } from "./idempotency-sweep.job.js";
 import { operationsRunJob } from "./operations-run.job.js";
 import { simsTestThresholdJob } from "./sims-test-threshold.job.js";
 import { usagePartitionsJob } from "./usage-partitions.job.js";
+import { usageRollupJob } from "./usage-rollup.job.js";
+import { usageLimitsJob } from "./usage-limits.job.js";
+import { usagePeriodResetJob } from "./usage-period-reset.job.js";
 import { webhooksDeliverJob } from "./webhooks-deliver.job.js";
 import { webhooksSweepJob } from "./webhooks-sweep.job.js";
 
@@ -35,6 +38,9 @@ export function createProcessors(deps: ProcessorDeps): Processors {
     // -- processors: idempotency --
     "idempotency.sweep": idempotencySweepJob(deps),
     // -- processors: usage --
+    "usage.rollup": usageRollupJob(deps),
+    "usage.limits": usageLimitsJob(deps),
+    "usage.period-reset": usagePeriodResetJob(deps),
     // -- processors: esim --
   };
 }

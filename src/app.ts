@@ -52,6 +52,16 @@ import { createEsimNotificationsService } from "./modules/esim/esim-notification
 import { createEsimService } from "./modules/esim/esim.service.js";
 import { webhooksRoutes } from "./modules/webhooks/webhooks.routes.js";
 import { createWebhooksService } from "./modules/webhooks/webhooks.service.js";
+import { usageIngestRoutes } from "./modules/usage/usage-ingest.routes.js";
+import { createUsageIngestService } from "./modules/usage/usage-ingest.service.js";
+import { limitsRoutes } from "./modules/usage/limits.routes.js";
+import { createLimitsService } from "./modules/usage/limits.service.js";
+import { alertsRoutes } from "./modules/alerts/alerts.routes.js";
+import { createAlertsService } from "./modules/alerts/alerts.service.js";
+import { usageQueryRoutes } from "./modules/usage/usage-query.routes.js";
+import { createUsageQueryService } from "./modules/usage/usage-query.service.js";
+import { completenessRoutes } from "./modules/usage/completeness.routes.js";
+import { createCompletenessService } from "./modules/usage/completeness.service.js";
 import { createKeyring } from "./platform/crypto.js";
 import type { Database } from "./platform/db/database.js";
 import type { JobRunner } from "./platform/jobs/job-runner.js";
@@ -194,6 +204,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(networkEventsRoutes, { networkEvents: createNetworkEventsService({ prisma: db.prisma, jobs: deps.jobs }) });
   // -- routes: webhooks --
   await app.register(webhooksRoutes, { webhooks: createWebhooksService({ prisma: db.prisma, keyring: createKeyring(secrets.encryptionKeys), jobs: deps.jobs, config }) });
+
+  // -- routes: usage-ingest --
+  await app.register(usageIngestRoutes, { usage: createUsageIngestService({ sql: db.sql, jobs: deps.jobs, log: app.log }) });
+  // -- routes: usage-limits --
+  await app.register(limitsRoutes, { limits: createLimitsService({ prisma: db.prisma, jobs: deps.jobs }) });
+  // -- routes: alerts --
+  await app.register(alertsRoutes, { alerts: createAlertsService({ prisma: db.prisma }) });
+  // -- routes: usage-query --
+  // Reading usage (JSON or streamed CSV): plain SQL on the shared pool for the rollups and raw records.
+  await app.register(usageQueryRoutes, { usage: createUsageQueryService({ prisma: db.prisma, sql: db.sql }) });
+  // -- routes: usage-completeness --
+  // Feeds declare "usage final through T"; every usage answer states how complete its figures are.
+  await app.register(completenessRoutes, { completeness: createCompletenessService({ prisma: db.prisma }) });
 
   return app;
 }

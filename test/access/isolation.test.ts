@@ -35,7 +35,12 @@ async function snapshotTenant(prisma: PrismaClient, tenantId: string): Promise<s
     UNION ALL SELECT 'imei_events', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM connectivity.imei_events x WHERE tenant_id = ${tenantId}::uuid
     UNION ALL SELECT 'alerts', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM connectivity.alerts x WHERE tenant_id = ${tenantId}::uuid
     UNION ALL SELECT 'webhook_endpoints', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM enterprise.webhook_endpoints x WHERE tenant_id = ${tenantId}::uuid
-    UNION ALL SELECT 'webhook_deliveries', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM connectivity.webhook_deliveries x WHERE tenant_id = ${tenantId}::uuid`;
+    UNION ALL SELECT 'webhook_deliveries', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM connectivity.webhook_deliveries x WHERE tenant_id = ${tenantId}::uuid
+    UNION ALL SELECT 'usage_records', md5(string_agg(x::text, ',' ORDER BY x.source_id, x.started_at)) FROM connectivity.usage_records x WHERE tenant_id = ${tenantId}::uuid
+    UNION ALL SELECT 'usage_rollup_journal', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM connectivity.usage_rollup_journal x WHERE tenant_id = ${tenantId}::uuid
+    UNION ALL SELECT 'usage_daily', md5(string_agg(x::text, ',' ORDER BY x.sim_id, x.day)) FROM connectivity.usage_daily x WHERE tenant_id = ${tenantId}::uuid
+    UNION ALL SELECT 'usage_limits', md5(string_agg(x::text, ',')) FROM connectivity.usage_limits x WHERE tenant_id = ${tenantId}::uuid
+    UNION ALL SELECT 'usage_watermarks', md5(string_agg(x::text, ',')) FROM connectivity.usage_watermarks x WHERE tenant_id = ${tenantId}::uuid`;
   return rows.map((r) => `${r.t}:${r.d}`).join(" ");
 }
 

@@ -9,10 +9,24 @@ import { access as imeiAccess } from "./domains/imei.js";
 import { access as operationsAccess } from "./domains/operations.js";
 import { access as simsAccess } from "./domains/sims.js";
 import type { DomainAccess } from "./domains/types.js";
+import { access as usageCompletenessAccess } from "./domains/usage-completeness.js";
+import { access as usageIngestAccess } from "./domains/usage-ingest.js";
+import { access as usageLimitsAccess } from "./domains/usage-limits.js";
+import { access as usageQueryAccess } from "./domains/usage-query.js";
 import { access as webhooksAccess } from "./domains/webhooks.js";
 
 /** The domains that keep their recipes and attacks in test/access/domains/. */
-export const DOMAINS: DomainAccess[] = [simsAccess, operationsAccess, esimAccess, imeiAccess, webhooksAccess];
+export const DOMAINS: DomainAccess[] = [
+  simsAccess,
+  operationsAccess,
+  esimAccess,
+  imeiAccess,
+  webhooksAccess,
+  usageIngestAccess,
+  usageCompletenessAccess,
+  usageQueryAccess,
+  usageLimitsAccess,
+];
 
 /**
  * One request per operation in openapi.yaml, built for a given actor, so the permission matrix and the
