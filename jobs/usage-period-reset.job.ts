@@ -1,40 +1,30 @@
 import type { Db, PrismaClient } from "../src/platform/db/database.js";
 import type { JobRunner, Processor } from "../src/platform/jobs/job-runner.js";
-import { appendAudit, systemActor } from "../src/modules/audit/audit.writer.js";
-import { createOperation, startOperation } from "../src/modules/operations/operation-requests.js";
+import { systemActor } from "../src/modules/audit/audit.writer.js";
+import { startOperation } from "../src/modules/operations/operation-requests.js";
+import { SIM_NOT_IN_FLIGHT, createSystemOperations, groupByTenant, type TenantSims } from "../src/modules/operations/system-operations.js";
 import { DATA_LIMIT_REASON, billingPeriod } from "../src/modules/usage/limit-check.js";
 
 export const PERIOD_RESET_REASON = "period_reset";
 const ACTOR = systemActor("usage-period-reset");
-/** SIMs per operation; a run takes at most MAX_PER_RUN, the next run (15 minutes later) the rest. */
-const PER_OPERATION = 10_000;
+/** A run takes at most this many SIMs; the next run (15 minutes later) the rest. */
 const MAX_PER_RUN = 100_000;
 
 /**
  * SIMs suspended for their data limit in an earlier billing period (reason `data_limit`, suspended before this
- * month began), grouped by tenant. Left out, so a SIM is never asked twice: SIMs with an operation in flight,
- * either marked on the SIM or still queued as a pending item of an open operation (an earlier run's resume that
- * has not started yet); and SIMs of tenants not active.
+ * month began) and free of operations in flight, grouped by tenant; SIMs of tenants not active are left out.
  */
-export async function selectToResume(db: Db, now: Date, limit = MAX_PER_RUN): Promise<Array<{ tenantId: string; simIds: string[] }>> {
+export async function selectToResume(db: Db, now: Date, limit = MAX_PER_RUN): Promise<TenantSims[]> {
   const { start } = billingPeriod(now);
   const rows = await db.$queryRaw<Array<{ tenantId: string; simId: string }>>`
-    WITH open_items AS (
-      SELECT i.sim_id FROM connectivity.operations o
-      JOIN connectivity.operation_items i ON i.tenant_id = o.tenant_id AND i.operation_id = o.id AND i.state = 'pending'
-      WHERE o.status IN ('queued', 'running')
-    )
     SELECT s.tenant_id AS "tenantId", s.id AS "simId"
     FROM connectivity.sims s
     JOIN enterprise.tenants t ON t.id = s.tenant_id AND t.status = 'active'
     WHERE s.status = 'suspended' AND s.status_reason = ${DATA_LIMIT_REASON} AND s.status_changed_at < ${start}::timestamptz
-      AND s.pending_operation_id IS NULL
-      AND NOT EXISTS (SELECT 1 FROM open_items oi WHERE oi.sim_id = s.id)
+      AND ${SIM_NOT_IN_FLIGHT}
     ORDER BY s.tenant_id, s.iccid
     LIMIT ${limit}`;
-  const byTenant = new Map<string, string[]>();
-  for (const r of rows) byTenant.set(r.tenantId, [...(byTenant.get(r.tenantId) ?? []), r.simId]);
-  return [...byTenant].map(([tenantId, simIds]) => ({ tenantId, simIds }));
+  return groupByTenant(rows);
 }
 
 /** Transaction-level advisory lock: two runs at once (a retry beside the schedule) select one after the other. */
@@ -53,14 +43,7 @@ export async function resumeAfterPeriod(deps: { prisma: PrismaClient; jobs: JobR
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${RESET_LOCK_KEY}::bigint)`;
       const groups = await selectToResume(tx, now);
       const ids: string[] = [];
-      for (const { tenantId, simIds } of groups) {
-        for (let i = 0; i < simIds.length; i += PER_OPERATION) {
-          const chunk = simIds.slice(i, i + PER_OPERATION);
-          const { operationId } = await createOperation(tx, { tenantId, action: "resume", simIds: chunk, reasonCode: PERIOD_RESET_REASON, actor: ACTOR });
-          await appendAudit(tx, ACTOR, { tenantId, action: "operation.created", targetType: "operation", targetId: operationId, data: { action: "resume", reasonCode: PERIOD_RESET_REASON, selection: "sims", total: chunk.length } });
-          ids.push(operationId);
-        }
-      }
+      for (const group of groups) ids.push(...(await createSystemOperations(tx, group, { action: "resume", reasonCode: PERIOD_RESET_REASON, actor: ACTOR })));
       return { sims: groups.reduce((n, g) => n + g.simIds.length, 0), operationIds: ids };
     },
     { maxWait: 30_000, timeout: 120_000 },
