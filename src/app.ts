@@ -54,6 +54,7 @@ import { webhooksRoutes } from "./modules/webhooks/webhooks.routes.js";
 import { createWebhooksService } from "./modules/webhooks/webhooks.service.js";
 import { usageIngestRoutes } from "./modules/usage/usage-ingest.routes.js";
 import { createUsageIngestService } from "./modules/usage/usage-ingest.service.js";
+import { createSimDirectory, localDirectoryVersion, redisDirectoryVersion } from "./modules/usage/sim-directory.js";
 import { limitsRoutes } from "./modules/usage/limits.routes.js";
 import { createLimitsService } from "./modules/usage/limits.service.js";
 import { alertsRoutes } from "./modules/alerts/alerts.routes.js";
@@ -188,7 +189,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // -- routes: sims --
   // The SIM API, the platform's inventory (imports seal PINs/PUKs with the keyring) and the rate plan catalogue.
   await app.register(simsRoutes, { sims: createSimsService({ prisma: db.prisma }) });
-  await app.register(inventoryRoutes, { inventory: createInventoryService({ prisma: db.prisma, keyring: createKeyring(secrets.encryptionKeys), jobs: deps.jobs }) });
+  // Usage ingestion remembers which SIM an ICCID names; allocation moves SIMs between tenants and says so.
+  const simDirectoryVersion = deps.redis ? redisDirectoryVersion(deps.redis, config.redis.prefix) : localDirectoryVersion();
+  await app.register(inventoryRoutes, { inventory: createInventoryService({ prisma: db.prisma, keyring: createKeyring(secrets.encryptionKeys), jobs: deps.jobs, simDirectoryVersion }) });
   await app.register(ratePlansRoutes, { ratePlans: createRatePlansService({ prisma: db.prisma }) });
   // -- routes: operations --
   await app.register(operationsRoutes, { operations: createOperationsService({ prisma: db.prisma, jobs: deps.jobs }) });
@@ -206,7 +209,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(webhooksRoutes, { webhooks: createWebhooksService({ prisma: db.prisma, keyring: createKeyring(secrets.encryptionKeys), jobs: deps.jobs, config }) });
 
   // -- routes: usage-ingest --
-  await app.register(usageIngestRoutes, { usage: createUsageIngestService({ sql: db.sql, jobs: deps.jobs, log: app.log }) });
+  await app.register(usageIngestRoutes, { usage: createUsageIngestService({ sql: db.sql, jobs: deps.jobs, directory: createSimDirectory({ sql: db.sql, version: simDirectoryVersion }), log: app.log }) });
   // -- routes: usage-limits --
   await app.register(limitsRoutes, { limits: createLimitsService({ prisma: db.prisma, jobs: deps.jobs }) });
   // -- routes: alerts --

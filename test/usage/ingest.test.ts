@@ -2,7 +2,7 @@ import { Queue } from "bullmq";
 import t from "tap";
 import { makeIccid } from "../../src/platform/identifiers.js";
 import { build } from "../helpers/build.js";
-import { createUser, createWorld } from "../helpers/factories.js";
+import { createRatePlan, createUser, createWorld } from "../helpers/factories.js";
 import { createSimUnique, imeiOf, imeisvOf } from "../devices/helpers.js";
 import { encode, ingest, ingestRecords, sourceId, toNdjson, usageFeed, usageRecord, usageTotals, type UsageMedia } from "./helpers.js";
 
@@ -274,4 +274,20 @@ t.test("the Idempotency-Key header is ignored, and each request with new records
   });
   const jobs = await queue.getJobs(["waiting", "delayed", "prioritized", "active", "completed"]);
   t.ok(jobs.some((j) => j.name === "usage.rollup" && /^usage-rollup-\d+$/.test(j.id ?? "")), "a usage.rollup job was enqueued");
+});
+
+t.test("a SIM allocated to a customer reports to the customer from then on, though its ICCID was resolved before", async (t) => {
+  const ctx = await build(t);
+  const w = await createWorld(ctx.prisma);
+  const plan = await createRatePlan(ctx.prisma);
+  const sim = await createSimUnique(ctx.prisma, { tenantId: w.platform.id, status: "inventory" });
+  // The operator's feed (and ERP): one platform key that ingests for every tenant and allocates inventory.
+  const feed = await usageFeed(ctx, w.platform.id, ["usage:write", "sims:write"]);
+
+  t.match((await ingestRecords(feed, [usageRecord(sim.iccid)])).json, { accepted: 1 }, "factory test usage, while the platform owns it");
+  t.equal((await feed.post("/v1/inventory/sims/allocate", { tenantId: w.tenantA.id, ratePlanId: plan.id, iccids: [sim.iccid] })).status, 200);
+  t.match((await ingestRecords(feed, [usageRecord(sim.iccid)])).json, { accepted: 1 });
+
+  const owners = await ctx.prisma.usageRecord.groupBy({ by: ["tenantId"], where: { simId: sim.id }, _count: true });
+  t.same(Object.fromEntries(owners.map((o) => [o.tenantId, o._count])), { [w.platform.id]: 1, [w.tenantA.id]: 1 });
 });

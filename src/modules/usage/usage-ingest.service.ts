@@ -6,14 +6,15 @@ import type { JobRunner } from "../../platform/jobs/job-runner.js";
 import { authorize } from "../access/authorize.js";
 import type { Actor } from "../access/principal.js";
 import { parseUsageBody, usageFormatOf } from "./ingest-parse.js";
-import { storeUsageRecords, type StoreRejection } from "./ingest-store.js";
+import { storeUsageRecords, type ResolvedUsageRecord } from "./ingest-store.js";
 import type { UsageIngestResult } from "./usage-ingest.schemas.js";
 import { requestRollup } from "./rollup-trigger.js";
+import type { SimDirectory } from "./sim-directory.js";
 import type { UsageRejection, ValidUsageRecord } from "./usage-record.js";
 
 export type UsageIngestService = ReturnType<typeof createUsageIngestService>;
 
-const STORE_REASONS: Record<StoreRejection["code"], string> = {
+const STORE_REASONS: Record<"unknown_sim" | "sim_mismatch", string> = {
   unknown_sim: "names no SIM you may report usage for",
   sim_mismatch: "names another SIM than the record's other identifiers",
 };
@@ -27,8 +28,8 @@ const STORE_REASONS: Record<StoreRejection["code"], string> = {
  * back as an error, and they are not errors: the records are stored).
  * Ingesting data is not a state change of the tenant: no audit event (the records are their own record).
  */
-export function createUsageIngestService(deps: { sql: SqlRunner; jobs: JobRunner; log?: FastifyBaseLogger }) {
-  const { sql, jobs, log } = deps;
+export function createUsageIngestService(deps: { sql: SqlRunner; jobs: JobRunner; directory: SimDirectory; log?: FastifyBaseLogger }) {
+  const { sql, jobs, directory, log } = deps;
 
   return {
     async ingest(actor: Actor, body: Readable | undefined, contentType: string | undefined): Promise<UsageIngestResult> {
@@ -45,15 +46,16 @@ export function createUsageIngestService(deps: { sql: SqlRunner; jobs: JobRunner
         else rejections.push(item.rejection);
       }
 
-      const stored = await storeUsageRecords(sql, valid, { tenantId });
-      if (stored.rejected.length) {
-        const byIndex = new Map(valid.map((r) => [r.index, r]));
-        for (const r of stored.rejected) {
-          const record = byIndex.get(r.index)!;
-          rejections.push({ index: r.index, sourceId: record.sourceId, field: r.field, code: r.code, reason: `${r.field} ${STORE_REASONS[r.code]}` });
-        }
-        rejections.sort((a, b) => a.index - b.index);
+      const sims = await directory.resolve(valid, tenantId);
+      const resolved: ResolvedUsageRecord[] = [];
+      for (let i = 0; i < valid.length; i++) {
+        const record = valid[i]!;
+        const found = sims[i]!;
+        if (found.ok) resolved.push({ record, sim: found.sim });
+        else rejections.push({ index: record.index, sourceId: record.sourceId, field: found.field, code: found.code, reason: `${found.field} ${STORE_REASONS[found.code]}` });
       }
+      if (resolved.length < valid.length) rejections.sort((a, b) => a.index - b.index);
+      const stored = await storeUsageRecords(sql, resolved);
 
       // After the statement committed. The records are durable already: a failed enqueue only delays the rollup
       // until its 5-second schedule, so it must not turn the answer into an error (the feed would resend).
