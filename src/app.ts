@@ -54,6 +54,7 @@ import { webhooksRoutes } from "./modules/webhooks/webhooks.routes.js";
 import { createWebhooksService } from "./modules/webhooks/webhooks.service.js";
 import { usageIngestRoutes } from "./modules/usage/usage-ingest.routes.js";
 import { createUsageIngestService } from "./modules/usage/usage-ingest.service.js";
+import { createRollupBacklog } from "./modules/usage/rollup-backlog.js";
 import { createSimDirectory, localDirectoryVersion, redisDirectoryVersion } from "./modules/usage/sim-directory.js";
 import { limitsRoutes } from "./modules/usage/limits.routes.js";
 import { createLimitsService } from "./modules/usage/limits.service.js";
@@ -209,7 +210,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(webhooksRoutes, { webhooks: createWebhooksService({ prisma: db.prisma, keyring: createKeyring(secrets.encryptionKeys), jobs: deps.jobs, config }) });
 
   // -- routes: usage-ingest --
-  await app.register(usageIngestRoutes, { usage: createUsageIngestService({ sql: db.sql, jobs: deps.jobs, directory: createSimDirectory({ sql: db.sql, version: simDirectoryVersion }), log: app.log }) });
+  await app.register(usageIngestRoutes, { usage: createUsageIngestService({ sql: db.sql, jobs: deps.jobs, directory: createSimDirectory({ sql: db.sql, version: simDirectoryVersion }), backlog: createRollupBacklog({ sql: db.sql, targetMs: config.usage.flowControlMs }), log: app.log }) });
   // -- routes: usage-limits --
   await app.register(limitsRoutes, { limits: createLimitsService({ prisma: db.prisma, jobs: deps.jobs }) });
   // -- routes: alerts --

@@ -63,6 +63,7 @@ const EnvSchema = Type.Object({
   WEBHOOK_ALLOW_PRIVATE_URLS: Type.Boolean({ default: false }),
   /** How long a webhook receiver may take to answer, in milliseconds. */
   WEBHOOK_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100, maximum: 60_000 }),
+  USAGE_FLOW_CONTROL_MS: Type.Integer({ default: 2_000, minimum: 0, maximum: 600_000 }),
 });
 
 type Env = Static<typeof EnvSchema>;
@@ -89,6 +90,8 @@ export interface Config {
   network: { url?: string; token?: string };
   smdp: { address: string; es2plusUrl?: string; functionRequesterId: string; tls: { certFile?: string; keyFile?: string; caFile?: string } };
   webhooks: { allowPrivateUrls: boolean; timeoutMs: number };
+  /** Ingestion waits while the oldest record not yet rolled up is older than this (0: never waits). */
+  usage: { flowControlMs: number };
 }
 
 /** Reads and validates the environment; throws naming every bad variable. */
@@ -130,5 +133,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       tls: { certFile: env.SMDP_TLS_CERT_FILE, keyFile: env.SMDP_TLS_KEY_FILE, caFile: env.SMDP_TLS_CA_FILE },
     },
     webhooks: { allowPrivateUrls: env.WEBHOOK_ALLOW_PRIVATE_URLS, timeoutMs: env.WEBHOOK_TIMEOUT_MS },
+    usage: { flowControlMs: env.USAGE_FLOW_CONTROL_MS },
   };
 }

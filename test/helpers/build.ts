@@ -42,6 +42,9 @@ export async function build(t: Test, env: Record<string, string> = {}, opts: { s
     JWT_SECRET: randomBytes(32).toString("base64url"),
     ENCRYPTION_KEYS: `t1:${randomBytes(32).toString("base64")}`,
     LOG_LEVEL: "silent",
+    // Without startJobs no rollup runs, and ingestion's flow control would hold every request 5 s once the
+    // journal is 2 s old; test/usage/flow-control.test.ts turns it on.
+    USAGE_FLOW_CONTROL_MS: "0",
     ...env,
   });
   const runtime = await openRuntime(config, { work: true, log: () => undefined });

@@ -9,6 +9,7 @@ import { parseUsageBody, usageFormatOf } from "./ingest-parse.js";
 import { storeUsageRecords, type ResolvedUsageRecord } from "./ingest-store.js";
 import type { UsageIngestResult } from "./usage-ingest.schemas.js";
 import { requestRollup } from "./rollup-trigger.js";
+import type { RollupBacklog } from "./rollup-backlog.js";
 import type { SimDirectory } from "./sim-directory.js";
 import type { UsageRejection, ValidUsageRecord } from "./usage-record.js";
 
@@ -28,8 +29,8 @@ const STORE_REASONS: Record<"unknown_sim" | "sim_mismatch", string> = {
  * back as an error, and they are not errors: the records are stored).
  * Ingesting data is not a state change of the tenant: no audit event (the records are their own record).
  */
-export function createUsageIngestService(deps: { sql: SqlRunner; jobs: JobRunner; directory: SimDirectory; log?: FastifyBaseLogger }) {
-  const { sql, jobs, directory, log } = deps;
+export function createUsageIngestService(deps: { sql: SqlRunner; jobs: JobRunner; directory: SimDirectory; backlog: RollupBacklog; log?: FastifyBaseLogger }) {
+  const { sql, jobs, directory, backlog, log } = deps;
 
   return {
     async ingest(actor: Actor, body: Readable | undefined, contentType: string | undefined): Promise<UsageIngestResult> {
@@ -55,6 +56,8 @@ export function createUsageIngestService(deps: { sql: SqlRunner; jobs: JobRunner
         else rejections.push({ index: record.index, sourceId: record.sourceId, field: found.field, code: found.code, reason: `${found.field} ${STORE_REASONS[found.code]}` });
       }
       if (resolved.length < valid.length) rejections.sort((a, b) => a.index - b.index);
+      // While the rollup is behind, wait (flow control keeps the figures fresh; see rollup-backlog.ts).
+      if (resolved.length) await backlog.admit();
       const stored = await storeUsageRecords(sql, resolved);
 
       // After the statement committed. The records are durable already: a failed enqueue only delays the rollup
