@@ -63,7 +63,7 @@ const EnvSchema = Type.Object({
   WEBHOOK_ALLOW_PRIVATE_URLS: Type.Boolean({ default: false }),
   /** How long a webhook receiver may take to answer, in milliseconds. */
   WEBHOOK_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100, maximum: 60_000 }),
-  USAGE_FLOW_CONTROL_MS: Type.Integer({ default: 2_000, minimum: 0, maximum: 600_000 }),
+  USAGE_FLOW_CONTROL_MS: Type.Integer({ default: 3_000, minimum: 0, maximum: 600_000 }),
 });
 
 type Env = Static<typeof EnvSchema>;
