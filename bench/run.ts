@@ -10,9 +10,10 @@ import { bulk } from "./bulk.bench.js";
 import { foundation } from "./foundation.bench.js";
 import { simImport } from "./import.bench.js";
 import { ingest } from "./ingest.bench.js";
+import { rollup } from "./rollup.bench.js";
 
 /** Every benchmark, in run order. A new one is a `bench/<name>.bench.ts` exporting a Benchmark, added here. */
-const BENCHMARKS: Benchmark[] = [foundation, bulk, simImport, ingest];
+const BENCHMARKS: Benchmark[] = [foundation, bulk, simImport, ingest, rollup];
 
 function formatValue(value: number): string {
   if (!Number.isFinite(value)) return String(value);
