@@ -18,6 +18,7 @@ import { createTestDatabase } from "../test/helpers/database.js";
 import { createTenant, createUser } from "../test/helpers/factories.js";
 import { seedSims } from "../test/operations/helpers.js";
 import { cpuBreakdown, cpuSnapshot, request, rssMiB, sleep, startServer, type Benchmark, type RequestSpec, deleteRedisKeys, expectStatus } from "./harness.js";
+import { productionServerEnv } from "../test/helpers/server-env.js";
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
 /** BENCH_BULK_SIMS shrinks the fleet for a quick try; the documented figures use 100,000 (the product's maximum). */
@@ -48,17 +49,7 @@ export const bulk: Benchmark = {
     await db.prisma.$executeRawUnsafe("ANALYZE connectivity.sims");
     ctx.report("bulk.seed", (performance.now() - seedStarted) / 1000, "s");
 
-    const server = await startServer(ctx, {
-      NODE_ENV: "production",
-      DATABASE_URL: database.url,
-      REDIS_URL,
-      REDIS_PREFIX: redisPrefix,
-      LOG_LEVEL: "warn",
-      JWT_SECRET: randomBytes(36).toString("base64url"),
-      ENCRYPTION_KEYS: `k1:${randomBytes(32).toString("base64")}`,
-      DATA_DIR: workDir,
-      RATE_LIMIT_API_PER_MINUTE: "1000000",
-    });
+    const server = await startServer(ctx, productionServerEnv({ databaseUrl: database.url, redisUrl: REDIS_URL, redisPrefix, dataDir: workDir }));
     const agent = new http.Agent({ keepAlive: true });
     ctx.defer(() => agent.destroy());
     const call = (spec: RequestSpec) => request(agent, server.port, spec, 120_000);

@@ -12,6 +12,7 @@ import { performance } from "node:perf_hooks";
 import { makeEid, makeIccid } from "../src/platform/identifiers.js";
 import { createTestDatabase } from "../test/helpers/database.js";
 import { request, rssMiB, runCli, startServer, type BenchContext, type Benchmark, type HttpReply, type RequestSpec, deleteRedisKeys, expectStatus, signIn } from "./harness.js";
+import { productionServerEnv } from "../test/helpers/server-env.js";
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
 /** BENCH_IMPORT_ROWS shrinks the files for a quick try; the documented figures use 100,000. */
@@ -30,18 +31,7 @@ export const simImport: Benchmark = {
     ctx.defer(() => database.drop());
     const redisPrefix = `conekt-bench-${randomBytes(6).toString("hex")}`;
     ctx.defer(() => deleteRedisKeys(REDIS_URL, `{${redisPrefix}}*`));
-    const env = {
-      NODE_ENV: "production",
-      DATABASE_URL: database.url,
-      REDIS_URL,
-      REDIS_PREFIX: redisPrefix,
-      LOG_LEVEL: "warn",
-      JWT_SECRET: randomBytes(36).toString("base64url"),
-      ENCRYPTION_KEYS: `k1:${randomBytes(32).toString("base64")}`,
-      DATA_DIR: workDir,
-      RATE_LIMIT_AUTH_PER_MINUTE: "100000",
-      RATE_LIMIT_API_PER_MINUTE: "1000000",
-    };
+    const env = productionServerEnv({ databaseUrl: database.url, redisUrl: REDIS_URL, redisPrefix, dataDir: workDir });
     const bootstrap = await runCli(ctx, ["bootstrap", "--email", ADMIN_EMAIL, "--json"], env);
     const admin = JSON.parse(bootstrap.trim().split("\n").pop() ?? "") as { email: string; password: string };
     const server = await startServer(ctx, env);

@@ -28,6 +28,8 @@ import { createTestDatabase } from "../test/helpers/database.js";
 import { createTenant } from "../test/helpers/factories.js";
 import { seedSims } from "../test/operations/helpers.js";
 import { cleanEnv, cpuBreakdown, cpuSnapshot, percentile, rssMiB, sleep, startServer, ROOT, type BenchContext, type Benchmark, type CpuSnapshot, deleteRedisKeys } from "./harness.js";
+import { productionServerEnv } from "../test/helpers/server-env.js";
+import { mulberry32 as random } from "../src/modules/demo/demo-fleet.data.js";
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
 const envNumber = (name: string, fallback: number) => {
@@ -91,18 +93,7 @@ export const ingest: Benchmark = {
     await admin.query("TRUNCATE connectivity.usage_records");
     await admin.query("CHECKPOINT");
 
-    const env: Record<string, string> = {
-      NODE_ENV: "production",
-      DATABASE_URL: database.url,
-      REDIS_URL,
-      REDIS_PREFIX: redisPrefix,
-      LOG_LEVEL: "warn",
-      JWT_SECRET: randomBytes(36).toString("base64url"),
-      ENCRYPTION_KEYS: `k1:${randomBytes(32).toString("base64")}`,
-      DATA_DIR: workDir,
-      // The limiter still runs (a Redis counter per request); its ceiling is raised so it never refuses the load.
-      RATE_LIMIT_API_PER_MINUTE: "1000000",
-    };
+    const env = productionServerEnv({ databaseUrl: database.url, redisUrl: REDIS_URL, redisPrefix, dataDir: workDir });
     const server = await startServer(ctx, WORKER === "api" ? env : { ...env, RUN_JOBS: "false" });
     const workerPid = WORKER === "separate" ? startWorker(ctx, env) : undefined;
     ctx.log(
@@ -220,17 +211,6 @@ async function seed(ctx: BenchContext, url: string, workDir: string): Promise<Se
   }
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so runs send the same records. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface UsageRow {
   sim: SimRef;

@@ -8,7 +8,6 @@
 // the rollup has drained its journal, usage_daily and usage_hourly hold exactly the raw records' totals.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,6 +22,7 @@ import { createTestDatabase } from "../helpers/database.js";
 import { createTenant } from "../helpers/factories.js";
 import { freePort } from "../helpers/net.js";
 import { seedSims } from "../operations/helpers.js";
+import { productionServerEnv } from "../helpers/server-env.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -155,19 +155,7 @@ t.test("SIGKILL during ingestion: no acknowledged record lost, none stored twice
 
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const env = {
-    NODE_ENV: "production",
-    HOST: "127.0.0.1",
-    PORT: String(port),
-    DATABASE_URL: database.url,
-    REDIS_URL,
-    REDIS_PREFIX: redisPrefix,
-    LOG_LEVEL: "warn",
-    JWT_SECRET: randomBytes(36).toString("base64url"),
-    ENCRYPTION_KEYS: `k1:${randomBytes(32).toString("base64")}`,
-    DATA_DIR: workDir,
-    RATE_LIMIT_API_PER_MINUTE: "100000",
-  };
+  const env = productionServerEnv({ databaseUrl: database.url, redisUrl: REDIS_URL, redisPrefix, dataDir: workDir }, { HOST: "127.0.0.1", PORT: String(port) });
   let server = await startServer(env, base);
 
   // The clients: each batch until a 200. Anything but a 200, a 5xx or a connection error is a failure.
