@@ -11,6 +11,20 @@ export function encodeCursor(key: Record<string, string>): string {
   return Buffer.from(JSON.stringify(key)).toString("base64url");
 }
 
+/** A cursor we did not issue (undecodable, or holding values we never put in one): 400. */
+export const invalidCursor = () => new ValidationError("The cursor is not one this API issued.", [{ field: "/query/cursor", reason: "is not a valid cursor" }]);
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The (time, id) cursor of lists ordered newest first by a timestamp and then a UUID id. */
+export function decodeTimeIdCursor(cursor: string | undefined): { at: Date; id: string } | undefined {
+  const key = decodeCursor(cursor, ["at", "id"] as const);
+  if (!key) return undefined;
+  const at = new Date(key.at);
+  if (Number.isNaN(at.getTime()) || !UUID.test(key.id)) throw invalidCursor();
+  return { at, id: key.id };
+}
+
 export function decodeCursor<K extends string>(cursor: string | undefined, keys: readonly K[]): Record<K, string> | undefined {
   if (!cursor) return undefined;
   try {
@@ -19,7 +33,7 @@ export function decodeCursor<K extends string>(cursor: string | undefined, keys:
   } catch {
     // fall through to the error below
   }
-  throw new ValidationError("The cursor is not one this API issued.", [{ field: "/query/cursor", reason: "is not a valid cursor" }]);
+  throw invalidCursor();
 }
 
 /** Fetch limit + 1 rows; the extra one only tells whether another page exists. */

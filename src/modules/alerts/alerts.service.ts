@@ -1,6 +1,5 @@
-import { subject as asSubject } from "@casl/ability";
 import type { Alert, Prisma } from "../../generated/prisma/client.js";
-import { decodeCursor, page } from "../../http/pagination.js";
+import { decodeTimeIdCursor, page } from "../../http/pagination.js";
 import type { PrismaClient } from "../../platform/db/database.js";
 import { NotFoundError, ValidationError } from "../../platform/errors.js";
 import { authorize } from "../access/authorize.js";
@@ -8,11 +7,10 @@ import { accessibleBy } from "../access/casl-prisma.js";
 import { principalId, type Actor } from "../access/principal.js";
 import { appendAudit } from "../audit/audit.writer.js";
 import type { AlertListQuery, AlertPage, AlertView } from "./alerts.schemas.js";
+import { requireVisibleTenant } from "../access/visible-tenant.js";
 
 export type AlertsService = ReturnType<typeof createAlertsService>;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const badCursor = () => new ValidationError("The cursor is not one this API issued.", [{ field: "/query/cursor", reason: "is not a valid cursor" }]);
 
 function toAlertView(a: Alert, iccid: string | null): AlertView {
   return {
@@ -55,15 +53,12 @@ export function createAlertsService(deps: { prisma: PrismaClient }) {
     async list(actor: Actor, query: AlertListQuery): Promise<AlertPage> {
       authorize(actor, "read", "Alert");
       if (query.tenantId) {
-        const readable = actor.ability.can("read", asSubject("Alert", { tenantId: query.tenantId }) as never);
-        if (!readable || !(await prisma.tenant.findUnique({ where: { id: query.tenantId }, select: { id: true } }))) throw new NotFoundError("Tenant");
+        await requireVisibleTenant(prisma, actor, query.tenantId, "Alert");
       }
       const from = query.from ? new Date(query.from) : undefined;
       const to = query.to ? new Date(query.to) : undefined;
       if (from && to && to < from) throw new ValidationError("`to` is before `from`.", [{ field: "/query/to", reason: "must not be before from" }]);
-      const before = decodeCursor(query.cursor, ["at", "id"] as const);
-      const beforeAt = before ? new Date(before.at) : undefined;
-      if (before && (!beforeAt || Number.isNaN(beforeAt.getTime()) || !UUID.test(before.id))) throw badCursor();
+      const before = decodeTimeIdCursor(query.cursor);
 
       let simId: string | undefined;
       if (query.iccid) {
@@ -81,7 +76,7 @@ export function createAlertsService(deps: { prisma: PrismaClient }) {
           query.acknowledged === undefined ? {} : query.acknowledged ? { acknowledgedAt: { not: null } } : { acknowledgedAt: null },
           from || to ? { createdAt: { ...(from && { gte: from }), ...(to && { lt: to }) } } : {},
           // Several alerts can share a millisecond (one check raises many): (createdAt, id) is the unique order.
-          before && beforeAt ? { OR: [{ createdAt: { lt: beforeAt } }, { createdAt: beforeAt, id: { lt: before.id } }] } : {},
+          before ? { OR: [{ createdAt: { lt: before.at } }, { createdAt: before.at, id: { lt: before.id } }] } : {},
         ],
       };
       const rows = await prisma.alert.findMany({ where, orderBy: [{ createdAt: "desc" }, { id: "desc" }], take: query.limit + 1 });

@@ -1,13 +1,13 @@
-import { subject as asSubject } from "@casl/ability";
 import type { AuditEvent, Prisma } from "../../generated/prisma/client.js";
 import { decodeCursor, encodeCursor } from "../../http/pagination.js";
 import type { PrismaClient } from "../../platform/db/database.js";
-import { NotFoundError, ValidationError } from "../../platform/errors.js";
+import { ValidationError } from "../../platform/errors.js";
 import { authorize } from "../access/authorize.js";
 import { accessibleBy } from "../access/casl-prisma.js";
 import type { Actor } from "../access/principal.js";
 import type { AuditEventView, AuditExportQuery, AuditFilter, AuditListQuery, AuditVerification, AuditVerifyQuery } from "./audit.schemas.js";
 import { verifyChain } from "./audit.verify.js";
+import { requireVisibleTenant } from "../access/visible-tenant.js";
 
 export type AuditService = ReturnType<typeof createAuditService>;
 
@@ -28,8 +28,7 @@ export function createAuditService(deps: { prisma: PrismaClient }) {
   async function resolveTenant(actor: Actor, tenantId: string | undefined): Promise<string> {
     const principal = authorize(actor, "read", "AuditEvent");
     if (!tenantId || tenantId === principal.tenantId) return principal.tenantId;
-    if (!actor.ability.can("read", asSubject("AuditEvent", { tenantId }) as never)) throw new NotFoundError("Tenant");
-    if (!(await prisma.tenant.findUnique({ where: { id: tenantId }, select: { id: true } }))) throw new NotFoundError("Tenant");
+    await requireVisibleTenant(prisma, actor, tenantId, "AuditEvent");
     return tenantId;
   }
 

@@ -1,6 +1,6 @@
 import type { Sim } from "../../generated/prisma/client.js";
 import type { ImeiLockMode, ImeiMismatchAction } from "../../generated/prisma/enums.js";
-import { decodeCursor, page } from "../../http/pagination.js";
+import { decodeTimeIdCursor, page } from "../../http/pagination.js";
 import type { Db, PrismaClient } from "../../platform/db/database.js";
 import { ConflictError, ValidationError, type FieldError } from "../../platform/errors.js";
 import { validateImei } from "../../platform/identifiers.js";
@@ -76,9 +76,6 @@ const policySnapshot = (p: { imeiLockMode: ImeiLockMode; boundImei: string | nul
 
 const actorColumns = (actor: Actor) => ({ actorType: actor.principal?.kind ?? "system", actorId: actor.principal ? principalId(actor.principal) : null });
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/** A cursor that decodes but holds values we never put in one (hand-made): refused like an undecodable one. */
-const badCursor = () => new ValidationError("The cursor is not one this API issued.", [{ field: "/query/cursor", reason: "is not a valid cursor" }]);
 
 function refuseTerminated(sim: Sim): void {
   if (sim.status === "terminated") throw new ConflictError("A terminated SIM's IMEI policy cannot change.", "sim_terminated");
@@ -158,14 +155,12 @@ export function createImeiPolicyService(deps: { prisma: PrismaClient; jobs: JobR
     async listEvents(actor: Actor, iccid: string, query: ImeiEventsQuery): Promise<ImeiEventPage> {
       authorize(actor, "read", "Sim");
       const sim = await findVisibleSim(prisma, actor, iccid);
-      const before = decodeCursor(query.cursor, ["at", "id"] as const);
-      const at = before ? new Date(before.at) : undefined;
-      if (before && (!at || Number.isNaN(at.getTime()) || !UUID.test(before.id))) throw badCursor();
+      const before = decodeTimeIdCursor(query.cursor);
       const rows = await prisma.imeiEvent.findMany({
         where: {
           tenantId: sim.tenantId,
           simId: sim.id,
-          ...(before && at && { OR: [{ at: { lt: at } }, { at, id: { lt: before.id } }] }),
+          ...(before && { OR: [{ at: { lt: before.at } }, { at: before.at, id: { lt: before.id } }] }),
         },
         orderBy: [{ at: "desc" }, { id: "desc" }],
         take: query.limit + 1,

@@ -1,6 +1,6 @@
 import type { Operation, Prisma } from "../../generated/prisma/client.js";
 import type { SimStatus } from "../../generated/prisma/enums.js";
-import { decodeCursor, page } from "../../http/pagination.js";
+import { decodeCursor, invalidCursor, page } from "../../http/pagination.js";
 import type { PrismaClient } from "../../platform/db/database.js";
 import { ConflictError, NotFoundError, UnprocessableError, ValidationError } from "../../platform/errors.js";
 import { validateIccid } from "../../platform/identifiers.js";
@@ -177,7 +177,7 @@ export function createOperationsService(deps: { prisma: PrismaClient; jobs: JobR
       const op = await findVisible(actor, id);
       const after = decodeCursor(query.cursor, ["seq"] as const);
       const afterSeq = after ? Number(after.seq) : 0;
-      if (!Number.isInteger(afterSeq)) throw new ValidationError("The cursor is not one this API issued.", [{ field: "/query/cursor", reason: "is not a valid cursor" }]);
+      if (!Number.isInteger(afterSeq)) throw invalidCursor();
       const rows = await prisma.operationItem.findMany({
         where: { tenantId: op.tenantId, operationId: op.id, seq: { gt: afterSeq }, ...(query.state ? { state: query.state } : {}) },
         orderBy: { seq: "asc" },

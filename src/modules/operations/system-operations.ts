@@ -2,7 +2,7 @@ import { Prisma } from "../../generated/prisma/client.js";
 import type { OperationAction } from "../../generated/prisma/enums.js";
 import type { Db } from "../../platform/db/database.js";
 import { appendAudit, type SystemActor } from "../audit/audit.writer.js";
-import { createOperation } from "./operation-requests.js";
+import { createOperation, type OperationRequest } from "./operation-requests.js";
 
 /**
  * What the platform's own jobs share when they change SIMs in bulk (test-threshold activation, data-limit
@@ -41,8 +41,24 @@ export function groupByTenant(rows: ReadonlyArray<{ tenantId: string; simId: str
 export const SIMS_PER_SYSTEM_OPERATION = 10_000;
 
 /**
- * One operation (with its `operation.created` audit event) per chunk of one tenant's SIMs, in the caller's
- * transaction. Returns their ids: start them after the commit.
+ * One operation over these SIMs with its `operation.created` audit event, in the caller's transaction (start it
+ * after the commit). `auditData` adds to the event's data (e.g. the billing period a limit was reached in).
+ */
+export async function createAuditedOperation(tx: Db, request: OperationRequest, auditData: Record<string, unknown> = {}): Promise<string> {
+  const { operationId } = await createOperation(tx, request);
+  await appendAudit(tx, request.actor, {
+    tenantId: request.tenantId,
+    action: "operation.created",
+    targetType: "operation",
+    targetId: operationId,
+    data: { action: request.action, reasonCode: request.reasonCode, selection: "sims", total: request.simIds.length, ...auditData },
+  });
+  return operationId;
+}
+
+/**
+ * One audited operation per chunk of one tenant's SIMs, in the caller's transaction. Returns their ids: start
+ * them after the commit.
  */
 export async function createSystemOperations(
   tx: Db,
@@ -51,16 +67,7 @@ export async function createSystemOperations(
 ): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < group.simIds.length; i += SIMS_PER_SYSTEM_OPERATION) {
-    const chunk = group.simIds.slice(i, i + SIMS_PER_SYSTEM_OPERATION);
-    const { operationId } = await createOperation(tx, { tenantId: group.tenantId, simIds: chunk, ...request });
-    await appendAudit(tx, request.actor, {
-      tenantId: group.tenantId,
-      action: "operation.created",
-      targetType: "operation",
-      targetId: operationId,
-      data: { action: request.action, reasonCode: request.reasonCode, selection: "sims", total: chunk.length },
-    });
-    ids.push(operationId);
+    ids.push(await createAuditedOperation(tx, { tenantId: group.tenantId, simIds: group.simIds.slice(i, i + SIMS_PER_SYSTEM_OPERATION), ...request }));
   }
   return ids;
 }

@@ -1,8 +1,7 @@
-import { subject as asSubject } from "@casl/ability";
 import type { Prisma, SimEvent } from "../../generated/prisma/client.js";
-import { decodeCursor, encodeCursor, page } from "../../http/pagination.js";
+import { decodeCursor, encodeCursor, invalidCursor, page } from "../../http/pagination.js";
 import type { PrismaClient } from "../../platform/db/database.js";
-import { NotFoundError, ValidationError } from "../../platform/errors.js";
+import { NotFoundError } from "../../platform/errors.js";
 import { authorize } from "../access/authorize.js";
 import { accessibleBy } from "../access/casl-prisma.js";
 import type { Actor } from "../access/principal.js";
@@ -10,6 +9,7 @@ import { appendAudit } from "../audit/audit.writer.js";
 import { eventActor } from "./sim-events.js";
 import type { SimEventListQuery, SimEventView, SimListQuery, SimPatchBody, SimView } from "./sims.schemas.js";
 import { SIM_INCLUDE, toSimEventView, toSimView, type SimRow } from "./sims.view.js";
+import { requireVisibleTenant } from "../access/visible-tenant.js";
 
 export type SimsService = ReturnType<typeof createSimsService>;
 
@@ -30,8 +30,7 @@ export function createSimsService(deps: { prisma: PrismaClient }) {
 
   /** `tenantId` narrows a platform list; a tenant the caller may not read answers 404, as on the audit log. */
   async function checkTenantFilter(actor: Actor, tenantId: string): Promise<void> {
-    if (!actor.ability.can("read", asSubject("Sim", { tenantId }) as never)) throw new NotFoundError("Tenant");
-    if (!(await prisma.tenant.findUnique({ where: { id: tenantId }, select: { id: true } }))) throw new NotFoundError("Tenant");
+    await requireVisibleTenant(prisma, actor, tenantId, "Sim");
   }
 
   return {
@@ -96,7 +95,7 @@ export function createSimsService(deps: { prisma: PrismaClient }) {
       const before = decodeCursor(query.cursor, ["at", "id"] as const);
       const beforeAt = before ? new Date(before.at) : undefined;
       if (before && (Number.isNaN(beforeAt!.getTime()) || !/^[0-9a-f-]{36}$/.test(before.id))) {
-        throw new ValidationError("The cursor is not one this API issued.", [{ field: "/query/cursor", reason: "is not a valid cursor" }]);
+        throw invalidCursor();
       }
       const where: Prisma.SimEventWhereInput = {
         AND: [

@@ -1,11 +1,11 @@
-import { subject as asSubject } from "@casl/ability";
 import type { Db, PrismaClient } from "../../platform/db/database.js";
-import { ConflictError, NotFoundError, ValidationError } from "../../platform/errors.js";
+import { ConflictError, ValidationError } from "../../platform/errors.js";
 import { authorize } from "../access/authorize.js";
 import { principalId, type Actor } from "../access/principal.js";
 import { appendAudit } from "../audit/audit.writer.js";
 import { readCompleteness } from "./completeness.js";
 import { MAX_FUTURE_MINUTES, type CompletenessBody, type CompletenessQuery, type CompletenessView } from "./completeness.schemas.js";
+import { requireVisibleTenant } from "../access/visible-tenant.js";
 
 export type CompletenessService = ReturnType<typeof createCompletenessService>;
 
@@ -28,8 +28,7 @@ export function createCompletenessService(deps: { prisma: PrismaClient }) {
   async function resolveTenant(actor: Actor, tenantId: string | undefined): Promise<string> {
     const principal = authorize(actor, "read", "UsageDaily");
     if (!tenantId || tenantId === principal.tenantId) return principal.tenantId;
-    if (!actor.ability.can("read", asSubject("UsageDaily", { tenantId }) as never)) throw new NotFoundError("Tenant");
-    if (!(await prisma.tenant.findUnique({ where: { id: tenantId }, select: { id: true } }))) throw new NotFoundError("Tenant");
+    await requireVisibleTenant(prisma, actor, tenantId, "UsageDaily");
     return tenantId;
   }
 

@@ -2,8 +2,9 @@ import { Prisma } from "../../generated/prisma/client.js";
 import type { AlertKind, AlertSeverity } from "../../generated/prisma/enums.js";
 import type { Db, PrismaClient } from "../../platform/db/database.js";
 import type { JobRunner } from "../../platform/jobs/job-runner.js";
-import { appendAudit, systemActor } from "../audit/audit.writer.js";
-import { createOperation, startOperation } from "../operations/operation-requests.js";
+import { systemActor } from "../audit/audit.writer.js";
+import { startOperation } from "../operations/operation-requests.js";
+import { createAuditedOperation, groupByTenant } from "../operations/system-operations.js";
 import { UUID_V7_SQL } from "../sims/sim-events.js";
 import { bigintOut } from "../sims/sims.view.js";
 import { deliverSoon, emitWebhookEvents, type WebhookEvent } from "../webhooks/webhook-events.js";
@@ -235,19 +236,9 @@ async function raiseAndSuspend(tx: Db, period: BillingPeriod, toRaise: Crossing[
   }
   const deliveryIds = await emitWebhookEvents(tx, events);
 
-  const toSuspend = new Map<string, string[]>();
-  for (const c of claimed) toSuspend.set(c.tenantId, [...(toSuspend.get(c.tenantId) ?? []), c.simId]);
   const operationIds: string[] = [];
-  for (const [tenantId, simIds] of [...toSuspend].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    const { operationId } = await createOperation(tx, { tenantId, action: "suspend", simIds, reasonCode: DATA_LIMIT_REASON, actor: LIMITS_ACTOR });
-    await appendAudit(tx, LIMITS_ACTOR, {
-      tenantId,
-      action: "operation.created",
-      targetType: "operation",
-      targetId: operationId,
-      data: { action: "suspend", reasonCode: DATA_LIMIT_REASON, selection: "sims", total: simIds.length, period: period.month },
-    });
-    operationIds.push(operationId);
+  for (const { tenantId, simIds } of groupByTenant([...claimed].sort((a, b) => (a.tenantId < b.tenantId ? -1 : a.tenantId > b.tenantId ? 1 : 0)))) {
+    operationIds.push(await createAuditedOperation(tx, { tenantId, action: "suspend", simIds, reasonCode: DATA_LIMIT_REASON, actor: LIMITS_ACTOR }, { period: period.month }));
   }
   return { alerts: inserted.length, suspensions: claimed.length, operationIds, deliveryIds };
 }

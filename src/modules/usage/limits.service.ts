@@ -1,15 +1,16 @@
-import { subject as asSubject } from "@casl/ability";
 import type { Db, PrismaClient } from "../../platform/db/database.js";
-import { ConflictError, NotFoundError, ValidationError, type FieldError } from "../../platform/errors.js";
+import { ConflictError, ValidationError, type FieldError } from "../../platform/errors.js";
 import type { JobRunner } from "../../platform/jobs/job-runner.js";
 import { authorize } from "../access/authorize.js";
 import type { Actor } from "../access/principal.js";
 import { appendAudit } from "../audit/audit.writer.js";
 import { findVisibleSim } from "../devices/sim-lookup.js";
-import { createOperation, startOperation } from "../operations/operation-requests.js";
+import { startOperation } from "../operations/operation-requests.js";
+import { createAuditedOperation } from "../operations/system-operations.js";
 import { bigintOut } from "../sims/sims.view.js";
 import { DATA_LIMIT_REASON, DEFAULT_THRESHOLDS, billingPeriod, type BillingPeriod } from "./limit-check.js";
 import type { SimDataLimitBody, SimDataLimitView, UsageLimitsBody, UsageLimitsQuery, UsageLimitsView } from "./limits.schemas.js";
+import { requireVisibleTenant } from "../access/visible-tenant.js";
 
 export type LimitsService = ReturnType<typeof createLimitsService>;
 
@@ -70,8 +71,7 @@ export function createLimitsService(deps: { prisma: PrismaClient; jobs: JobRunne
   /** Whose policy: the caller's tenant, or (platform staff) the one named. One the caller may not see is 404. */
   async function policyTenant(actor: Actor, tenantId: string | undefined, own: string): Promise<string> {
     const id = tenantId ?? own;
-    const visible = actor.ability.can("read", asSubject("UsageLimit", { tenantId: id }) as never) || actor.ability.can("update", asSubject("UsageLimit", { tenantId: id }) as never);
-    if (!visible || !(await prisma.tenant.findUnique({ where: { id }, select: { id: true } }))) throw new NotFoundError("Tenant");
+    await requireVisibleTenant(prisma, actor, id, "UsageLimit", ["read", "update"]);
     return id;
   }
 
@@ -122,14 +122,7 @@ export function createLimitsService(deps: { prisma: PrismaClient; jobs: JobRunne
         const held = limit !== null && suspend && used >= limit;
         let operationId: string | null = null;
         if (before.status === "suspended" && before.statusReason === DATA_LIMIT_REASON && before.pendingOperationId === null && !held) {
-          ({ operationId } = await createOperation(tx, { tenantId: sim.tenantId, action: "resume", simIds: [sim.id], reasonCode: LIMIT_LIFTED_REASON, actor }));
-          await appendAudit(tx, actor, {
-            tenantId: sim.tenantId,
-            action: "operation.created",
-            targetType: "operation",
-            targetId: operationId,
-            data: { action: "resume", reasonCode: LIMIT_LIFTED_REASON, selection: "sims", total: 1 },
-          });
+          operationId = await createAuditedOperation(tx, { tenantId: sim.tenantId, action: "resume", simIds: [sim.id], reasonCode: LIMIT_LIFTED_REASON, actor });
         }
         await appendAudit(tx, actor, {
           tenantId: sim.tenantId,

@@ -20,6 +20,7 @@ import {
   type Window,
 } from "./usage-query.repository.js";
 import type { FleetUsage, Granularity, GroupBy, SimUsage, SimUsageQuery, UsageBucket, UsageGroup, UsageQuery, UsageTotals } from "./usage-query.schemas.js";
+import { requireVisibleTenant } from "../access/visible-tenant.js";
 
 export type UsageQueryService = ReturnType<typeof createUsageQueryService>;
 
@@ -76,8 +77,7 @@ export function createUsageQueryService(deps: { prisma: PrismaClient; sql: SqlRu
   async function resolveTenant(actor: Actor, asked: string | undefined): Promise<string> {
     const own = requirePrincipal(actor).tenantId;
     if (!asked || asked === own) return own;
-    if (!can(actor, "UsageDaily", asked)) throw new NotFoundError("Tenant");
-    if (!(await prisma.tenant.findUnique({ where: { id: asked }, select: { id: true } }))) throw new NotFoundError("Tenant");
+    await requireVisibleTenant(prisma, actor, asked, "UsageDaily");
     return asked;
   }
 
