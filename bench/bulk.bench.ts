@@ -7,17 +7,13 @@
 // engine off the API's thread; on this 2-core machine it would only move the same work to the other core,
 // which PostgreSQL needs.
 
-import { randomBytes } from "node:crypto";
 import http from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
-import os, { tmpdir } from "node:os";
-import { join } from "node:path";
+import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { openDatabase } from "../src/platform/db/database.js";
-import { createTestDatabase } from "../test/helpers/database.js";
 import { createTenant, createUser } from "../test/helpers/factories.js";
 import { seedSims } from "../test/operations/helpers.js";
-import { cpuBreakdown, cpuSnapshot, request, rssMiB, sleep, startServer, type Benchmark, type RequestSpec, deleteRedisKeys, expectStatus } from "./harness.js";
+import { cpuBreakdown, cpuSnapshot, request, rssMiB, sleep, startServer, type Benchmark, type RequestSpec, benchWorkspace, expectStatus } from "./harness.js";
 import { productionServerEnv } from "../test/helpers/server-env.js";
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -30,12 +26,7 @@ export const bulk: Benchmark = {
   description: `bulk suspend of ${SIMS} SIMs through POST /v1/operations, progress polled, every SIM and history row checked`,
   timeLimitMs: 300_000,
   async run(ctx) {
-    const workDir = mkdtempSync(join(tmpdir(), "conekt-bench-bulk-"));
-    ctx.defer(() => rmSync(workDir, { recursive: true, force: true }));
-    const database = await createTestDatabase();
-    ctx.defer(() => database.drop());
-    const redisPrefix = `conekt-bench-${randomBytes(6).toString("hex")}`;
-    ctx.defer(() => deleteRedisKeys(REDIS_URL, `{${redisPrefix}}*`));
+    const { workDir, database, redisPrefix } = await benchWorkspace(ctx, "bulk", REDIS_URL);
     ctx.log(`fresh database ${database.name}, Redis prefix {${redisPrefix}}`);
 
     // Seed directly in the database, set-based: the fleet is the starting point, not what is measured.

@@ -5,6 +5,7 @@
 import { generate as generateTotp } from "otplib";
 import { Redis } from "ioredis";
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
@@ -12,6 +13,7 @@ import { dirname, join, relative } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { runNode } from "../test/helpers/cli.js";
+import { createTestDatabase } from "../test/helpers/database.js";
 import { freePort } from "../test/helpers/net.js";
 
 export const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -494,4 +496,18 @@ export async function deleteRedisKeys(redisUrl: string, pattern: string): Promis
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * A benchmark's own work folder, fresh database (cloned from the migrated template) and Redis key prefix, each
+ * removed when the benchmark ends, whatever happens.
+ */
+export async function benchWorkspace(ctx: BenchContext, label: string, redisUrl: string): Promise<{ workDir: string; database: { name: string; url: string }; redisPrefix: string }> {
+  const workDir = mkdtempSync(join(tmpdir(), `conekt-bench-${label}-`));
+  ctx.defer(() => rmSync(workDir, { recursive: true, force: true }));
+  const database = await createTestDatabase();
+  ctx.defer(() => database.drop());
+  const redisPrefix = `conekt-bench-${randomBytes(6).toString("hex")}`;
+  ctx.defer(() => deleteRedisKeys(redisUrl, `{${redisPrefix}}*`));
+  return { workDir, database, redisPrefix };
 }

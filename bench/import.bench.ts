@@ -3,15 +3,10 @@
 // a real server process on PostgreSQL + Redis. Every row carries a PIN and a PUK (sealed one by one) and a tenth
 // are eSIMs with an EID: the worst case of the row checks.
 
-import { randomBytes } from "node:crypto";
 import http from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { makeEid, makeIccid } from "../src/platform/identifiers.js";
-import { createTestDatabase } from "../test/helpers/database.js";
-import { request, rssMiB, runCli, startServer, type BenchContext, type Benchmark, type HttpReply, type RequestSpec, deleteRedisKeys, expectStatus, signIn } from "./harness.js";
+import { request, rssMiB, runCli, startServer, type BenchContext, type Benchmark, type HttpReply, type RequestSpec, benchWorkspace, expectStatus, signIn } from "./harness.js";
 import { productionServerEnv } from "../test/helpers/server-env.js";
 
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -25,12 +20,7 @@ export const simImport: Benchmark = {
   description: `POST /v1/inventory/sims/import of ${ROWS} SIMs as CSV and ${ROWS} as JSON, then POST /v1/inventory/sims/allocate of ${ROWS} by count`,
   timeLimitMs: 600_000,
   async run(ctx) {
-    const workDir = mkdtempSync(join(tmpdir(), "conekt-bench-import-"));
-    ctx.defer(() => rmSync(workDir, { recursive: true, force: true }));
-    const database = await createTestDatabase();
-    ctx.defer(() => database.drop());
-    const redisPrefix = `conekt-bench-${randomBytes(6).toString("hex")}`;
-    ctx.defer(() => deleteRedisKeys(REDIS_URL, `{${redisPrefix}}*`));
+    const { workDir, database, redisPrefix } = await benchWorkspace(ctx, "import", REDIS_URL);
     const env = productionServerEnv({ databaseUrl: database.url, redisUrl: REDIS_URL, redisPrefix, dataDir: workDir });
     const bootstrap = await runCli(ctx, ["bootstrap", "--email", ADMIN_EMAIL, "--json"], env);
     const admin = JSON.parse(bootstrap.trim().split("\n").pop() ?? "") as { email: string; password: string };

@@ -15,19 +15,16 @@
 import { randomBytes } from "node:crypto";
 import { spawn } from "node:child_process";
 import http from "node:http";
-import { mkdtempSync, rmSync } from "node:fs";
-import os, { tmpdir } from "node:os";
-import { join } from "node:path";
+import os from "node:os";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
 import { issueApiKey } from "../src/modules/api-keys/api-keys.repository.js";
 import { systemActor } from "../src/modules/audit/audit.writer.js";
 import { openDatabase } from "../src/platform/db/database.js";
 import { makeImei } from "../src/platform/identifiers.js";
-import { createTestDatabase } from "../test/helpers/database.js";
 import { createTenant } from "../test/helpers/factories.js";
 import { seedSims } from "../test/operations/helpers.js";
-import { cleanEnv, cpuBreakdown, cpuSnapshot, percentile, rssMiB, sleep, startServer, ROOT, type BenchContext, type Benchmark, type CpuSnapshot, deleteRedisKeys } from "./harness.js";
+import { cleanEnv, cpuBreakdown, cpuSnapshot, percentile, rssMiB, sleep, startServer, ROOT, type BenchContext, type Benchmark, type CpuSnapshot, benchWorkspace } from "./harness.js";
 import { productionServerEnv } from "../test/helpers/server-env.js";
 import { mulberry32 as random } from "../src/modules/demo/demo-fleet.data.js";
 
@@ -72,12 +69,7 @@ export const ingest: Benchmark = {
   description: `POST /v1/usage/records: ${CLIENTS} clients, batches of 1,000-10,000 records for ${SIMS} SIMs, ${SECONDS} s (+${WARMUP_SECONDS} s warm-up); rollup lag, RSS; bare unnest INSERT loop for ${BARE_SECONDS} s and the ratio`,
   timeLimitMs: (SECONDS + WARMUP_SECONDS + BARE_SECONDS + 300 + SECONDS / 2) * 1000,
   async run(ctx) {
-    const workDir = mkdtempSync(join(tmpdir(), "conekt-bench-ingest-"));
-    ctx.defer(() => rmSync(workDir, { recursive: true, force: true }));
-    const database = await createTestDatabase();
-    ctx.defer(() => database.drop());
-    const redisPrefix = `conekt-bench-${randomBytes(6).toString("hex")}`;
-    ctx.defer(() => deleteRedisKeys(REDIS_URL, `{${redisPrefix}}*`));
+    const { workDir, database, redisPrefix } = await benchWorkspace(ctx, "ingest", REDIS_URL);
     ctx.log(`fresh database ${database.name}, Redis prefix {${redisPrefix}}`);
 
     const seeded = await seed(ctx, database.url, workDir);
