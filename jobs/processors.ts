@@ -42,5 +42,8 @@ export function createProcessors(deps: ProcessorDeps): Processors {
     "usage.limits": usageLimitsJob(deps),
     "usage.period-reset": usagePeriodResetJob(deps),
     // -- processors: esim --
+    // -- processors: billing-runs --
+    // -- processors: invoices --
+    // -- processors: rate-plans --
   };
 }

@@ -12,6 +12,8 @@ export const QUEUES = {
   usage: "usage",
   /** Outgoing webhook deliveries. */
   webhooks: "webhooks",
+  /** Billing runs (one job per tenant), invoice PDFs and invoice mail. */
+  billing: "billing",
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -38,6 +40,19 @@ export interface JobPayloads {
   /** At a new billing period: resume the SIMs suspended for their data limit in an earlier one. */
   "usage.period-reset": Empty;
   // -- jobs: esim --
+  /** Plan a billing run: list the tenants to bill and enqueue one billing.tenant job each. */
+  "billing.run": { runId: string };
+  /** Bill one tenant for the run's period (exactly once: skipped when its invoice exists). */
+  "billing.tenant": { runId: string; tenantId: string };
+  /** Hourly: start the scheduled run for the month that ended `runDelayHours` ago, once per period. */
+  "billing.schedule": Empty;
+  /** Render an issued invoice's PDF and store it (once; the stored document is immutable). */
+  "invoices.render": { invoiceId: string };
+  /** Mail an issued invoice's billing contacts (after the issuing transaction committed). */
+  "invoices.notify": { invoiceId: string };
+  /** Move SIMs whose next-period rate plan change has come onto their new plan (sims.rate_plan_id). */
+  "rate-plans.apply-changes": Empty;
+  // -- jobs: billing --
 }
 
 export type JobName = keyof JobPayloads;
@@ -54,6 +69,13 @@ export const JOB_QUEUE: Record<JobName, QueueName> = {
   "usage.limits": QUEUES.usage,
   "usage.period-reset": QUEUES.usage,
   // -- queues: esim --
+  "billing.run": QUEUES.billing,
+  "billing.tenant": QUEUES.billing,
+  "billing.schedule": QUEUES.billing,
+  "invoices.render": QUEUES.billing,
+  "invoices.notify": QUEUES.billing,
+  "rate-plans.apply-changes": QUEUES.maintenance,
+  // -- queues: billing --
 };
 
 /** Recurring jobs: every instance of the service upserts these; the scheduler id keeps one copy. */
@@ -67,4 +89,7 @@ export const SCHEDULES: Array<{ id: string; job: JobName; everyMs: number; data:
   { id: "usage-limits-sweep", job: "usage.limits", everyMs: 10 * 60_000, data: {} },
   { id: "usage-period-reset", job: "usage.period-reset", everyMs: 15 * 60_000, data: {} },
   // -- schedules: esim --
+  { id: "billing-schedule", job: "billing.schedule", everyMs: 3600_000, data: {} },
+  { id: "rate-plans-apply-changes", job: "rate-plans.apply-changes", everyMs: 15 * 60_000, data: {} },
+  // -- schedules: billing --
 ];

@@ -221,6 +221,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // -- routes: usage-completeness --
   // Feeds declare "usage final through T"; every usage answer states how complete its figures are.
   await app.register(completenessRoutes, { completeness: createCompletenessService({ prisma: db.prisma }) });
+  // -- routes: rate-plans-pricing --
+  // -- routes: billing-runs --
+  // -- routes: invoices --
+  // -- routes: payments --
+  // -- routes: billing-profile --
 
   return app;
 }

@@ -61,6 +61,15 @@ function defineForUser({ can }: Builder, principal: UserPrincipal): void {
     if (fleetOperator) can("create", ["UsageRecord", "UsageWatermark"]);
     if (fleetOperator) can("update", "UsageLimit", { tenantId });
     if (manager) can(["create", "read", "update", "delete"], "WebhookEndpoint", { tenantId });
+    // Billing: staff owners, admins and billing staff run billing for every customer; other staff see none of it.
+    if (manager || role === "billing") {
+      can("read", BILLING_READ_SUBJECTS);
+      can(["create", "update"], "Invoice");
+      can("create", "Payment");
+      can(["create", "update", "delete"], "BillingContact");
+      can(["create", "read"], "BillingRun");
+      can(["read", "update"], "BillingSettings");
+    }
     // Staff see every tenant; owners and admins onboard, change and close customer tenants.
     can("read", "Tenant");
     if (manager) {
@@ -90,7 +99,15 @@ function defineForUser({ can }: Builder, principal: UserPrincipal): void {
     can("update", "Alert", { tenantId });
   }
   if (manager) can(["create", "read", "update", "delete"], "WebhookEndpoint", { tenantId });
+  // Billing is for owners, admins and billing contacts only: invoices, payments, billing details and contacts.
+  if (manager || role === "billing") {
+    can("read", BILLING_READ_SUBJECTS, { tenantId });
+    can(["create", "update", "delete"], "BillingContact", { tenantId });
+  }
 }
+
+/** What reading billing covers: invoices and credit notes, payments, the billing details and contacts. */
+const BILLING_READ_SUBJECTS: Array<"Invoice" | "Payment" | "BillingContact"> = ["Invoice", "Payment", "BillingContact"];
 
 /** What "seeing the fleet" covers: SIMs, their operations, eSIM profiles, devices and alerts. */
 const FLEET_SUBJECTS: Array<"Sim" | "Operation" | "EsimProfile" | "Device" | "Alert"> = ["Sim", "Operation", "EsimProfile", "Device", "Alert"];
@@ -132,6 +149,18 @@ function defineForApiKey({ can }: Builder, principal: ApiKeyPrincipal): void {
     else can("create", ["UsageRecord", "UsageWatermark"], { tenantId });
   }
   if (scopes.has("sims:write")) can("update", "UsageLimit", { tenantId });
+  if (scopes.has("billing:read")) {
+    if (platform) can("read", [...BILLING_READ_SUBJECTS, "BillingRun"]);
+    else can("read", BILLING_READ_SUBJECTS, { tenantId });
+  }
+  if (scopes.has("billing:write")) {
+    // A customer's ERP keeps its billing contacts; the platform's ERP records payments and runs billing.
+    if (platform) {
+      can(["create", "update"], "Invoice");
+      can("create", ["Payment", "BillingRun"]);
+      can(["create", "update", "delete"], "BillingContact");
+    } else can(["create", "update", "delete"], "BillingContact", { tenantId });
+  }
   if (scopes.has("esim:write")) can(["create", "delete"], "EsimProfile", { tenantId });
   if (scopes.has("webhooks:write")) can(["create", "read", "update", "delete"], "WebhookEndpoint", { tenantId });
   // The operator's feeds: network events for every tenant's SIMs, and the SM-DP+'s download notifications.

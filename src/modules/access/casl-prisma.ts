@@ -2,7 +2,7 @@
 // the documented wrapper around @casl/prisma/runtime.
 import type { Ability } from "@casl/ability";
 import { accessibleBy, createPrismaAbility, type Model, type PrismaQueryOf, type Subjects } from "@casl/prisma/runtime";
-import type { Alert, ApiKey, AuditEvent, Device, EsimProfile, Invitation, MailMessage, Membership, NetworkEvent, Operation, Prisma, RatePlan, Sim, Tenant, UsageDaily, UsageLimit, UsageRecord, UsageWatermark, User, WebhookEndpoint } from "../../generated/prisma/client.js";
+import type { Alert, ApiKey, AuditEvent, BillingContact, BillingRun, BillingSettings, Device, Invoice, Payment, EsimProfile, Invitation, MailMessage, Membership, NetworkEvent, Operation, Prisma, RatePlan, Sim, Tenant, UsageDaily, UsageLimit, UsageRecord, UsageWatermark, User, WebhookEndpoint } from "../../generated/prisma/client.js";
 
 export { accessibleBy, createPrismaAbility };
 
@@ -34,6 +34,16 @@ export type AppSubjects =
       UsageLimit: UsageLimit;
       /** create = a feed declares usage complete through a time. */
       UsageWatermark: UsageWatermark;
+      /** read = invoices and credit notes (customers never see drafts); create = credit notes; update = issue, void. */
+      Invoice: Invoice;
+      /** read = payment history; create = record payments (manual or CSV import). */
+      Payment: Payment;
+      /** The tenant's billing details (profile) and billing contacts. */
+      BillingContact: BillingContact;
+      /** create/read = billing runs (platform staff). */
+      BillingRun: BillingRun;
+      /** read/update = the issuer's details and billing policy (platform staff). */
+      BillingSettings: BillingSettings;
     }>
   | "all";
 

@@ -12,6 +12,7 @@ export const SCOPES = [
   "usage:read",
   "usage:write",
   "billing:read",
+  "billing:write",
   "audit:read",
   "webhooks:write",
   // Platform only: the operator's mediation and network feeds.
@@ -21,10 +22,10 @@ export type Scope = (typeof SCOPES)[number];
 
 /** The widest scopes each role may put on a key, for customer tenants. */
 export const ROLE_SCOPES: Record<Role, readonly Scope[]> = {
-  owner: ["tenant:read", "sims:read", "sims:write", "esim:write", "usage:read", "usage:write", "billing:read", "audit:read", "webhooks:write"],
-  admin: ["tenant:read", "sims:read", "sims:write", "esim:write", "usage:read", "usage:write", "billing:read", "audit:read", "webhooks:write"],
+  owner: ["tenant:read", "sims:read", "sims:write", "esim:write", "usage:read", "usage:write", "billing:read", "billing:write", "audit:read", "webhooks:write"],
+  admin: ["tenant:read", "sims:read", "sims:write", "esim:write", "usage:read", "usage:write", "billing:read", "billing:write", "audit:read", "webhooks:write"],
   operator: ["tenant:read", "sims:read", "sims:write", "esim:write", "usage:read"],
-  billing: ["tenant:read", "billing:read", "usage:read"],
+  billing: ["tenant:read", "billing:read", "billing:write", "usage:read"],
   viewer: ["tenant:read", "sims:read", "usage:read"],
 };
 
@@ -33,6 +34,6 @@ export const PLATFORM_ROLE_SCOPES: Record<Role, readonly Scope[]> = {
   owner: SCOPES,
   admin: SCOPES,
   operator: ["tenant:read", "sims:read", "sims:write", "esim:write", "usage:read", "usage:write", "network:write"],
-  billing: ["tenant:read", "billing:read", "usage:read"],
+  billing: ["tenant:read", "billing:read", "billing:write", "usage:read"],
   viewer: ["tenant:read", "sims:read", "usage:read"],
 };

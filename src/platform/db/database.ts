@@ -122,3 +122,12 @@ function isAlive(pid: number): boolean {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
+
+/**
+ * Plain SQL inside a Prisma transaction (advisory locks, the billing computation in the issuing transaction).
+ * Types come back as Prisma's raw queries give them (bigint, Decimal, Date), unlike the pool's `sql` (strings for
+ * int8/numeric): code meant for both selects `::text` and parses.
+ */
+export const txSql = (tx: Db): SqlRunner => ({
+  query: <T>(text: string, params: unknown[] = []) => tx.$queryRawUnsafe<T[]>(text, ...params),
+});
