@@ -22,7 +22,12 @@ export type SubjectName =
   | "UsageRecord"
   | "UsageDaily"
   | "UsageLimit"
-  | "UsageWatermark";
+  | "UsageWatermark"
+  | "Invoice"
+  | "Payment"
+  | "BillingContact"
+  | "BillingRun"
+  | "BillingSettings";
 
 /** The caller must be signed in; returns the principal so services need no non-null assertions. */
 export function requirePrincipal(actor: Actor): Principal {
