@@ -12,6 +12,7 @@ export const WEBHOOK_EVENT_TYPES = [
   "imei.mismatch",
   "usage.threshold_crossed",
   "invoice.issued",
+  "invoice.paid",
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
