@@ -259,6 +259,9 @@ CREATE INDEX "invoices_tenant_id_period_start_idx" ON "enterprise"."invoices"("t
 CREATE INDEX "invoices_status_due_date_idx" ON "enterprise"."invoices"("status", "due_date");
 
 -- CreateIndex
+CREATE INDEX "invoices_credited_invoice_id_idx" ON "enterprise"."invoices"("credited_invoice_id");
+
+-- CreateIndex
 CREATE UNIQUE INDEX "invoice_lines_invoice_id_position_key" ON "enterprise"."invoice_lines"("invoice_id", "position");
 
 -- CreateIndex
