@@ -65,12 +65,17 @@ export function toInvoiceLineView(l: InvoiceLine, currency: string): InvoiceLine
   };
 }
 
-export function toInvoiceView(inv: Invoice & { lines: InvoiceLine[] }, creditNotes: readonly CreditNoteRef[] = []): InvoiceView {
+/**
+ * The whole invoice. `creditedInvoiceNumber`: for a credit note, the number of the invoice it corrects (the
+ * caller reads it; it is printed on the credit note).
+ */
+export function toInvoiceView(inv: Invoice & { lines: InvoiceLine[] }, creditNotes: readonly CreditNoteRef[] = [], creditedInvoiceNumber: string | null = null): InvoiceView {
   const c = inv.currency;
   const breakdown = inv.vatBreakdown as Array<{ rate: string; netMinor: string | number; vatMinor: string | number }>;
   const party = (p: unknown) => {
-    const x = p as InvoiceView["supplier"];
-    return { legalName: x.legalName, address: x.address, country: x.country, vatId: x.vatId ?? null, email: x.email ?? null };
+    const x = p as InvoiceView["supplier"] & { bankDetails?: InvoiceView["supplier"]["bankDetails"] | null };
+    const bank = x.bankDetails?.iban ? { bankDetails: { iban: x.bankDetails.iban, ...(x.bankDetails.bic ? { bic: x.bankDetails.bic } : {}), ...(x.bankDetails.bankName ? { bankName: x.bankDetails.bankName } : {}) } } : {};
+    return { legalName: x.legalName, address: x.address, country: x.country, vatId: x.vatId ?? null, email: x.email ?? null, ...bank };
   };
   return {
     ...toInvoiceSummary(inv, creditNotes),
@@ -82,6 +87,7 @@ export function toInvoiceView(inv: Invoice & { lines: InvoiceLine[] }, creditNot
     reason: inv.reason,
     voidReason: inv.voidReason,
     billingRunId: inv.billingRunId,
+    creditedInvoiceNumber: inv.kind === "credit_note" ? creditedInvoiceNumber : null,
     creditNotes: creditNotes.map((n) => ({ id: n.id, number: n.number, total: formatMinor(n.totalMinor, c) })),
     links: { pdf: `/v1/invoices/${inv.id}/pdf`, csv: `/v1/invoices/${inv.id}/csv` },
   };

@@ -1,4 +1,5 @@
 import { Type, type Static } from "typebox";
+import { PageQuery } from "../../http/pagination.js";
 
 /**
  * The invoice API's shapes (openapi.yaml mirrors them under `# -- schemas: invoices`). Amounts are decimal
@@ -27,6 +28,13 @@ export const PartyAddress = Type.Object({
   country: Type.String(),
 });
 
+/** Where to pay by bank transfer (the supplier's, as snapshotted). */
+export const BankDetails = Type.Object({
+  iban: Type.String(),
+  bic: Type.Optional(Type.String()),
+  bankName: Type.Optional(Type.String()),
+});
+
 /** Supplier or customer as printed on the invoice (a snapshot taken when the draft was made). */
 export const InvoicePartyView = Type.Object({
   legalName: Type.String(),
@@ -34,6 +42,8 @@ export const InvoicePartyView = Type.Object({
   country: Type.String(),
   vatId: NullableString,
   email: NullableString,
+  /** The supplier's bank account printed for payment; absent on the customer and when none was configured. */
+  bankDetails: Type.Optional(BankDetails),
 });
 
 export const InvoiceLineView = Type.Object({
@@ -108,6 +118,8 @@ export const InvoiceView = Type.Object({
   reason: NullableString,
   voidReason: NullableString,
   billingRunId: Type.Union([Type.String({ format: "uuid" }), Type.Null()]),
+  /** For a credit note: the number of the invoice it corrects (printed on it); null otherwise. */
+  creditedInvoiceNumber: NullableString,
   /** Credit notes issued against this invoice. */
   creditNotes: Type.Array(Type.Object({ id: Type.String({ format: "uuid" }), number: NullableString, total: Amount })),
   links: Type.Object({ pdf: Type.String(), csv: Type.String() }),
@@ -115,3 +127,18 @@ export const InvoiceView = Type.Object({
 export type InvoiceView = Static<typeof InvoiceView>;
 
 export const InvoiceParams = Type.Object({ id: Type.String({ format: "uuid" }) }, { additionalProperties: false });
+
+export const InvoiceListQuery = Type.Object(
+  {
+    ...PageQuery,
+    status: Type.Optional(Type.Array(InvoiceStatus, { maxItems: 4, description: "Repeatable: documents in any of these states (customers never see drafts)." })),
+    kind: Type.Optional(InvoiceKind),
+    period: Type.Optional(PeriodKey),
+    tenantId: Type.Optional(Type.String({ format: "uuid", description: "Platform staff: one customer's invoices." })),
+  },
+  { additionalProperties: false },
+);
+export type InvoiceListQuery = Static<typeof InvoiceListQuery>;
+
+export const InvoicePage = Type.Object({ items: Type.Array(InvoiceSummary), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+export type InvoicePage = Static<typeof InvoicePage>;
