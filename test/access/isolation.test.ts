@@ -40,7 +40,13 @@ async function snapshotTenant(prisma: PrismaClient, tenantId: string): Promise<s
     UNION ALL SELECT 'usage_rollup_journal', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM connectivity.usage_rollup_journal x WHERE tenant_id = ${tenantId}::uuid
     UNION ALL SELECT 'usage_daily', md5(string_agg(x::text, ',' ORDER BY x.sim_id, x.day)) FROM connectivity.usage_daily x WHERE tenant_id = ${tenantId}::uuid
     UNION ALL SELECT 'usage_limits', md5(string_agg(x::text, ',')) FROM connectivity.usage_limits x WHERE tenant_id = ${tenantId}::uuid
-    UNION ALL SELECT 'usage_watermarks', md5(string_agg(x::text, ',')) FROM connectivity.usage_watermarks x WHERE tenant_id = ${tenantId}::uuid`;
+    UNION ALL SELECT 'usage_watermarks', md5(string_agg(x::text, ',')) FROM connectivity.usage_watermarks x WHERE tenant_id = ${tenantId}::uuid
+    UNION ALL SELECT 'invoices', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM enterprise.invoices x WHERE tenant_id = ${tenantId}::uuid
+    UNION ALL SELECT 'invoice_lines', md5(string_agg(l::text, ',' ORDER BY l.id)) FROM enterprise.invoice_lines l JOIN enterprise.invoices i ON i.id = l.invoice_id WHERE i.tenant_id = ${tenantId}::uuid
+    UNION ALL SELECT 'invoice_documents', md5(string_agg(d.sha256, ',' ORDER BY d.invoice_id)) FROM enterprise.invoice_documents d JOIN enterprise.invoices i ON i.id = d.invoice_id WHERE i.tenant_id = ${tenantId}::uuid
+    UNION ALL SELECT 'payments', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM enterprise.payments x WHERE tenant_id = ${tenantId}::uuid
+    UNION ALL SELECT 'billing_contacts', md5(string_agg(x::text, ',' ORDER BY x.id)) FROM enterprise.billing_contacts x WHERE tenant_id = ${tenantId}::uuid
+    UNION ALL SELECT 'sim_rate_plan_assignments', md5(string_agg(x::text, ',' ORDER BY x.sim_id, x.effective_from)) FROM connectivity.sim_rate_plan_assignments x WHERE tenant_id = ${tenantId}::uuid`;
   return rows.map((r) => `${r.t}:${r.d}`).join(" ");
 }
 

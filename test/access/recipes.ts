@@ -4,9 +4,14 @@ import type { PrismaClient } from "../../src/platform/db/database.js";
 import type { TestApp } from "../helpers/build.js";
 import type { Client, Reply } from "../helpers/client.js";
 import { createTenant, createUser } from "../helpers/factories.js";
+import { access as billingProfileAccess } from "./domains/billing-profile.js";
+import { access as billingRunsAccess } from "./domains/billing-runs.js";
 import { access as esimAccess } from "./domains/esim.js";
 import { access as imeiAccess } from "./domains/imei.js";
+import { access as invoicesAccess } from "./domains/invoices.js";
 import { access as operationsAccess } from "./domains/operations.js";
+import { access as paymentsAccess } from "./domains/payments.js";
+import { access as ratePlansPricingAccess } from "./domains/rate-plans-pricing.js";
 import { access as simsAccess } from "./domains/sims.js";
 import type { DomainAccess } from "./domains/types.js";
 import { access as usageCompletenessAccess } from "./domains/usage-completeness.js";
@@ -26,6 +31,11 @@ export const DOMAINS: DomainAccess[] = [
   usageCompletenessAccess,
   usageQueryAccess,
   usageLimitsAccess,
+  ratePlansPricingAccess,
+  billingRunsAccess,
+  invoicesAccess,
+  paymentsAccess,
+  billingProfileAccess,
 ];
 
 /**
