@@ -81,7 +81,7 @@ t.test("rate plan input is bounded", async (t) => {
     [{ ...plan("OK-CODE"), currency: "EURO" }, "/body/currency"],
     [{ ...plan("OK-CODE"), name: " " }, "/body/name"],
     [{ ...plan("OK-CODE"), description: "x".repeat(501) }, "/body/description"],
-    [{ ...plan("OK-CODE"), prices: { monthly: 1 } }, "/body/prices"],
+    [{ ...plan("OK-CODE"), prices: { monthly: 1 } }, "/body/prices/monthlyFee"],
   ] as const) {
     const res = await owner.post("/v1/rate-plans", body);
     t.equal(res.status, 400, JSON.stringify(body).slice(0, 60));

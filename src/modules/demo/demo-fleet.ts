@@ -99,9 +99,24 @@ const iso = (d: Date | null): string | null => (d === null ? null : d.toISOStrin
 /** The demo rate plan every demo SIM is on. */
 export const DEMO_RATE_PLAN = { code: "DEMO-IOT-1GB", name: "Demo IoT 1 GB (EU)", currency: "EUR" };
 
+/** The demo plan's prices (NUMERIC strings): 2.50 EUR a SIM-month with 1 GB (10^9 bytes) included. */
+export const DEMO_PRICES = {
+  monthlyFee: "2.50",
+  suspendedFee: "0.50",
+  prorate: true,
+  includedBytes: "1000000000",
+  dataAllowance: "per_sim",
+  overagePerMb: "0.01",
+  smsMoPrice: "0.05",
+  smsMtPrice: "0",
+  activationFee: "1.00",
+} as const;
+
 /**
  * Puts the demo SIMs on the demo plan and gives each a first history row for the state it was seeded in, so
- * GET /v1/sims/{iccid}/events and billing see how it got there.
+ * GET /v1/sims/{iccid}/events and billing see how it got there. The plan gets a price version in effect since
+ * the month of the tenant's oldest SIM (when none covers it yet), and each SIM an assignment to the plan from
+ * its creation day, so the demo tenant can be billed for any month of its history.
  */
 async function assignPlanAndHistory(tx: Tx, tenantId: string): Promise<void> {
   await tx.$executeRawUnsafe(
@@ -111,10 +126,42 @@ async function assignPlanAndHistory(tx: Tx, tenantId: string): Promise<void> {
     DEMO_RATE_PLAN.name,
     DEMO_RATE_PLAN.currency,
   );
+  // Locked: two tenants seeded at once would otherwise both number a new version alike.
+  await tx.$executeRawUnsafe(`SELECT id FROM enterprise.rate_plans WHERE code = $1 FOR UPDATE`, DEMO_RATE_PLAN.code);
+  const p = DEMO_PRICES;
+  await tx.$executeRawUnsafe(
+    `INSERT INTO enterprise.rate_plan_versions (id, rate_plan_id, version, effective_from, monthly_fee, suspended_fee, prorate,
+       included_bytes, data_allowance, overage_per_mb, sms_mo_price, sms_mt_price, activation_fee, created_by)
+     SELECT gen_random_uuid(), p.id, coalesce((SELECT max(v.version) FROM enterprise.rate_plan_versions v WHERE v.rate_plan_id = p.id), 0) + 1,
+       m.start, $3::numeric, $4::numeric, $5::boolean, $6::bigint, $7::enterprise."DataAllowance", $8::numeric, $9::numeric, $10::numeric,
+       $11::numeric, 'system:demo'
+     FROM enterprise.rate_plans p
+     CROSS JOIN (SELECT date_trunc('month', min(created_at) AT TIME ZONE 'UTC')::date AS start FROM connectivity.sims WHERE tenant_id = $1::uuid) m
+     WHERE p.code = $2 AND m.start IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM enterprise.rate_plan_versions v WHERE v.rate_plan_id = p.id AND v.effective_from <= m.start)`,
+    tenantId,
+    DEMO_RATE_PLAN.code,
+    p.monthlyFee,
+    p.suspendedFee,
+    p.prorate,
+    p.includedBytes,
+    p.dataAllowance,
+    p.overagePerMb,
+    p.smsMoPrice,
+    p.smsMtPrice,
+    p.activationFee,
+  );
   await tx.$executeRawUnsafe(
     `UPDATE connectivity.sims SET rate_plan_id = (SELECT id FROM enterprise.rate_plans WHERE code = $2) WHERE tenant_id = $1::uuid`,
     tenantId,
     DEMO_RATE_PLAN.code,
+  );
+  await tx.$executeRawUnsafe(
+    `INSERT INTO connectivity.sim_rate_plan_assignments (sim_id, tenant_id, rate_plan_id, effective_from, kind, actor_type, actor_id, created_at)
+     SELECT s.id, s.tenant_id, s.rate_plan_id, (s.created_at AT TIME ZONE 'UTC')::date, 'allocation', 'system', 'demo', s.created_at
+     FROM connectivity.sims s WHERE s.tenant_id = $1::uuid
+     ON CONFLICT (sim_id, effective_from) DO NOTHING`,
+    tenantId,
   );
   await tx.$executeRawUnsafe(
     `INSERT INTO connectivity.sim_events (id, tenant_id, sim_id, kind, from_status, to_status, reason_code, billing_effect, actor_type, actor_id, at)

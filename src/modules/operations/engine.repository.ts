@@ -162,14 +162,28 @@ export async function applyStatusChange(
     SELECT id, iccid, from_status AS "from" FROM upd`;
 }
 
-/** Moves the SIMs to the rate plan, with a `rate_plan_changed` history row each (`before`/`after`, as PATCH writes labels). */
+/**
+ * Moves the SIMs to the rate plan, with a `rate_plan_changed` history row each (`before`/`after`, as PATCH writes
+ * labels), and records it as an immediate plan change for billing (sim_rate_plan_assignments, from today UTC, as
+ * PUT /v1/sims/{iccid}/rate-plan does: an allocation today stays an allocation, a pending next-period change is
+ * dropped). Without the assignment the rate-plans.apply-changes job would move the SIMs back.
+ */
 export async function applyRatePlan(tx: Db, h: HistoryFields, ratePlanId: string, sims: ReadonlyArray<{ id: string; from: string | null }>): Promise<void> {
   if (sims.length === 0) return;
   await tx.$executeRaw`
     WITH u AS (SELECT * FROM unnest(${sims.map((s) => s.id)}::uuid[], ${sims.map((s) => s.from)}::uuid[]) AS u(id, from_plan)),
     upd AS (
       UPDATE connectivity.sims s SET rate_plan_id = ${ratePlanId}::uuid, updated_at = now()
-      FROM u WHERE s.id = u.id RETURNING s.id, u.from_plan)
+      FROM u WHERE s.id = u.id RETURNING s.id, s.tenant_id, u.from_plan),
+    assigned AS (
+      INSERT INTO connectivity.sim_rate_plan_assignments (sim_id, tenant_id, rate_plan_id, effective_from, kind, actor_type, actor_id)
+      SELECT upd.id, upd.tenant_id, ${ratePlanId}::uuid, (now() AT TIME ZONE 'UTC')::date, 'immediate', ${h.actorType}, ${h.actorId} FROM upd
+      ON CONFLICT (sim_id, effective_from) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, rate_plan_id = EXCLUDED.rate_plan_id,
+        kind = CASE WHEN sim_rate_plan_assignments.kind = 'allocation' THEN 'allocation' ELSE EXCLUDED.kind END,
+        actor_type = EXCLUDED.actor_type, actor_id = EXCLUDED.actor_id, created_at = now()),
+    unscheduled AS (
+      DELETE FROM connectivity.sim_rate_plan_assignments a USING upd
+      WHERE a.sim_id = upd.id AND a.effective_from > (now() AT TIME ZONE 'UTC')::date)
     INSERT INTO connectivity.sim_events (id, tenant_id, sim_id, kind, reason_code, data, actor_type, actor_id, operation_id, at)
     SELECT ${NEW_EVENT_ID}, ${h.tenantId}::uuid, upd.id, 'rate_plan_changed', ${h.reasonCode},
       jsonb_build_object('before', jsonb_build_object('ratePlanId', upd.from_plan), 'after', jsonb_build_object('ratePlanId', ${ratePlanId}::uuid),

@@ -108,7 +108,11 @@ async function lockOldest(tx: Db, platformTenantId: string, count: number, formF
   return rows.map((r) => r.id);
 }
 
-/** Moves the SIMs and writes their two history rows each, in one statement; returns their ICCIDs in order. */
+/**
+ * Moves the SIMs and writes their two history rows each and their rate plan assignment (billing's record of which
+ * plan a SIM is on from which day: from today, UTC; a SIM allocated twice in a day keeps the last), in one
+ * statement; returns their ICCIDs in order.
+ */
 async function moveSims(
   tx: Db,
   m: { simIds: string[]; tenantId: string; ratePlanId: string; platformTenantId: string; allocationId: string; actor: Actor },
@@ -129,6 +133,11 @@ async function moveSims(
        UNION ALL
        SELECT ${UUID_V7_SQL}, $2::uuid, id, 'state_changed'::connectivity."SimEventKind", 'inventory'::connectivity."SimStatus", 'ready'::connectivity."SimStatus",
          'allocated', $5::connectivity."BillingEffect", $8::jsonb, $6, $7, now() FROM moved
+     ), plans AS (
+       INSERT INTO connectivity.sim_rate_plan_assignments (sim_id, tenant_id, rate_plan_id, effective_from, kind, actor_type, actor_id)
+       SELECT id, $2::uuid, $3::uuid, (now() AT TIME ZONE 'UTC')::date, 'allocation', $6, $7 FROM moved
+       ON CONFLICT (sim_id, effective_from) DO UPDATE SET tenant_id = EXCLUDED.tenant_id, rate_plan_id = EXCLUDED.rate_plan_id,
+         kind = EXCLUDED.kind, actor_type = EXCLUDED.actor_type, actor_id = EXCLUDED.actor_id, created_at = now()
      )
      SELECT iccid FROM moved ORDER BY iccid`,
     m.simIds,
