@@ -3,8 +3,14 @@ import type { Connectors } from "../src/connectors/connectors.js";
 import type { Keyring } from "../src/platform/crypto.js";
 import type { PrismaClient, SqlRunner } from "../src/platform/db/database.js";
 import type { JobRunner, Processors } from "../src/platform/jobs/job-runner.js";
+import { billingRunJob } from "./billing-run.job.js";
+import { billingScheduleJob } from "./billing-schedule.job.js";
+import { billingTenantJob } from "./billing-tenant.job.js";
 import { idempotencySweepJob } from "./idempotency-sweep.job.js";
+import { invoicesNotifyJob } from "./invoices-notify.job.js";
+import { invoicesRenderJob } from "./invoices-render.job.js";
 import { operationsRunJob } from "./operations-run.job.js";
+import { ratePlansApplyChangesJob } from "./rate-plans-apply-changes.job.js";
 import { simsTestThresholdJob } from "./sims-test-threshold.job.js";
 import { usagePartitionsJob } from "./usage-partitions.job.js";
 import { usageRollupJob } from "./usage-rollup.job.js";
@@ -43,7 +49,13 @@ export function createProcessors(deps: ProcessorDeps): Processors {
     "usage.period-reset": usagePeriodResetJob(deps),
     // -- processors: esim --
     // -- processors: billing-runs --
+    "billing.run": billingRunJob(deps),
+    "billing.tenant": billingTenantJob(deps),
+    "billing.schedule": billingScheduleJob(deps),
+    "invoices.notify": invoicesNotifyJob(deps),
     // -- processors: invoices --
+    "invoices.render": invoicesRenderJob(deps),
     // -- processors: rate-plans --
+    "rate-plans.apply-changes": ratePlansApplyChangesJob(deps),
   };
 }

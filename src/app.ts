@@ -41,6 +41,10 @@ import { inventoryRoutes } from "./modules/sims/inventory.routes.js";
 import { createInventoryService } from "./modules/sims/inventory.service.js";
 import { ratePlansRoutes } from "./modules/rate-plans/rate-plans.routes.js";
 import { createRatePlansService } from "./modules/rate-plans/rate-plans.service.js";
+import { ratePlanVersionsRoutes } from "./modules/rate-plans/rate-plan-versions.routes.js";
+import { createRatePlanVersionsService } from "./modules/rate-plans/rate-plan-versions.service.js";
+import { simRatePlanRoutes } from "./modules/sims/sim-rate-plan.routes.js";
+import { createSimRatePlanService } from "./modules/sims/sim-rate-plan.service.js";
 import { devicesRoutes } from "./modules/devices/devices.routes.js";
 import { createDevicesService } from "./modules/devices/devices.service.js";
 import { imeiPolicyRoutes } from "./modules/devices/imei-policy.routes.js";
@@ -64,6 +68,19 @@ import { usageQueryRoutes } from "./modules/usage/usage-query.routes.js";
 import { createUsageQueryService } from "./modules/usage/usage-query.service.js";
 import { completenessRoutes } from "./modules/usage/completeness.routes.js";
 import { createCompletenessService } from "./modules/usage/completeness.service.js";
+import { paymentsRoutes } from "./modules/payments/payments.routes.js";
+import { createPaymentsService } from "./modules/payments/payments.service.js";
+import { billingProfileRoutes } from "./modules/billing-profile/billing-profile.routes.js";
+import { createBillingProfileService } from "./modules/billing-profile/billing-profile.service.js";
+import { createBillingContactsService } from "./modules/billing-profile/billing-contacts.service.js";
+import { billingSettingsRoutes } from "./modules/billing/billing-settings.routes.js";
+import { createBillingSettingsService } from "./modules/billing/billing-settings.service.js";
+import { billingRunsRoutes } from "./modules/billing/billing-runs.routes.js";
+import { createBillingRunsService } from "./modules/billing/billing-runs.service.js";
+import { invoiceActionsRoutes } from "./modules/invoices/invoice-actions.routes.js";
+import { createInvoiceActionsService } from "./modules/invoices/invoice-actions.service.js";
+import { invoicesRoutes } from "./modules/invoices/invoices.routes.js";
+import { createInvoicesService } from "./modules/invoices/invoices.service.js";
 import { createKeyring } from "./platform/crypto.js";
 import type { Database } from "./platform/db/database.js";
 import type { JobRunner } from "./platform/jobs/job-runner.js";
@@ -222,10 +239,24 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Feeds declare "usage final through T"; every usage answer states how complete its figures are.
   await app.register(completenessRoutes, { completeness: createCompletenessService({ prisma: db.prisma }) });
   // -- routes: rate-plans-pricing --
+  // Rate plan price versions, and each SIM's plan changes (next period or immediate) with their history.
+  await app.register(ratePlanVersionsRoutes, { versions: createRatePlanVersionsService({ prisma: db.prisma }) });
+  await app.register(simRatePlanRoutes, { simRatePlan: createSimRatePlanService({ prisma: db.prisma }) });
   // -- routes: billing-runs --
+  // Billing runs (exactly once per tenant and period; the work is the billing.* jobs) and the invoice actions:
+  // issue a draft, void, credit notes.
+  await app.register(billingRunsRoutes, { billingRuns: createBillingRunsService({ prisma: db.prisma, jobs: deps.jobs }) });
+  await app.register(invoiceActionsRoutes, { invoiceActions: createInvoiceActionsService({ prisma: db.prisma, jobs: deps.jobs }) });
   // -- routes: invoices --
+  // Reading invoices: the list, one document, its PDF (stored once issued) and its per-SIM charges as CSV.
+  await app.register(invoicesRoutes, { invoices: createInvoicesService({ prisma: db.prisma, sql: db.sql }) });
   // -- routes: payments --
+  // Payments against issued invoices (manual and bank-statement CSV) and the payment history.
+  await app.register(paymentsRoutes, { payments: createPaymentsService({ prisma: db.prisma, jobs: deps.jobs }) });
   // -- routes: billing-profile --
+  // A tenant's billing details and contacts, and the issuer's billing settings (platform staff).
+  await app.register(billingProfileRoutes, { profile: createBillingProfileService({ prisma: db.prisma }), contacts: createBillingContactsService({ prisma: db.prisma }) });
+  await app.register(billingSettingsRoutes, { settings: createBillingSettingsService({ prisma: db.prisma }) });
 
   return app;
 }
