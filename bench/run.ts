@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { ROOT, chooseServerCommand, type BenchContext, type Benchmark, type Figure, type ServerCommand } from "./harness.js";
+import { billing } from "./billing.bench.js";
 import { bulk } from "./bulk.bench.js";
 import { foundation } from "./foundation.bench.js";
 import { simImport } from "./import.bench.js";
@@ -13,7 +14,7 @@ import { ingest } from "./ingest.bench.js";
 import { rollup } from "./rollup.bench.js";
 
 /** Every benchmark, in run order. A new one is a `bench/<name>.bench.ts` exporting a Benchmark, added here. */
-const BENCHMARKS: Benchmark[] = [foundation, bulk, simImport, ingest, rollup];
+const BENCHMARKS: Benchmark[] = [foundation, bulk, simImport, ingest, rollup, billing];
 
 function formatValue(value: number): string {
   if (!Number.isFinite(value)) return String(value);
