@@ -32,7 +32,8 @@ export interface SimSegment {
  * UNION ALL and folded by one GROUP BY sim_id: no joins at all. Joins between the per-SIM aggregates were the
  * first version; PostgreSQL cannot estimate how derived sets join (it guessed 1 row for 1,000 SIMs) and on the
  * benchmark's data chose nested loops that re-aggregated the tenant's history once per SIM: 4.9 s a tenant
- * instead of tens of milliseconds. A GROUP BY has no such estimate to get wrong. Each row is one text value, the
+ * instead of tens of milliseconds. A GROUP BY has no such estimate to get wrong. Usage is summed per SIM in its
+ * own branch first, so the final sort groups ~5 rows a SIM rather than 30 (28-31 ms a tenant against 40-44). Each row is one text value, the
  * SIM's fields joined by "|": through Prisma's raw queries (txSql) decoding costs per value, and eleven thousand
  * of them cost more than the statement.
  */
@@ -46,7 +47,7 @@ SELECT concat_ws('|', x.sim_id, max(x.iccid), max(x.status), max(x.created_ms), 
 FROM (
   SELECT 's' AS src, s.id AS sim_id, s.iccid::text AS iccid, s.status::text AS status, (extract(epoch FROM s.created_at) * 1000)::bigint AS created_ms,
          NULL::text AS effect, NULL::timestamptz AS at, NULL::uuid AS event_id, NULL::bigint AS activated_ms,
-         NULL::text AS plan, NULL::date AS effective_from, NULL::bigint AS bytes, NULL::int AS sms_mo, NULL::int AS sms_mt
+         NULL::text AS plan, NULL::date AS effective_from, NULL::numeric AS bytes, NULL::bigint AS sms_mo, NULL::bigint AS sms_mt
   FROM connectivity.sims s
   WHERE s.tenant_id = $1::uuid
   UNION ALL
@@ -60,9 +61,10 @@ FROM (
   FROM connectivity.sim_rate_plan_assignments a
   WHERE a.tenant_id = $1::uuid AND a.effective_from < $3::date
   UNION ALL
-  SELECT 'u', d.sim_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, d.bytes_up + d.bytes_down, d.sms_mo, d.sms_mt
+  SELECT 'u', d.sim_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, sum(d.bytes_up + d.bytes_down), sum(d.sms_mo), sum(d.sms_mt)
   FROM connectivity.usage_daily d
   WHERE d.tenant_id = $1::uuid AND d.day >= $2::date AND d.day < $3::date
+  GROUP BY d.sim_id
 ) x
 GROUP BY x.sim_id
 HAVING count(*) FILTER (WHERE x.src = 's') > 0 AND count(*) FILTER (WHERE x.src = 'a') > 0`;
