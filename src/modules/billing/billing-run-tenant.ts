@@ -34,7 +34,7 @@ export async function billRunTenant(deps: TenantJobDeps, runId: string, tenantId
   if (!run) return null;
   const settings = await loadBillingSettings(deps.prisma);
   try {
-    const result = await billTenant(deps, { runId, tenantId, period: periodStartingOn(run.periodStart), actor: BILLING_RUN_ACTOR, autoIssue: settings.autoIssue });
+    const result = await billTenant(deps, { runId, tenantId, period: periodStartingOn(run.periodStart), actor: BILLING_RUN_ACTOR, autoIssue: settings.autoIssue, settings });
     if (result.outcome === "already_done" && result.state === "invoiced") await reannounce(deps, runId, tenantId);
     return result;
   } catch (err) {

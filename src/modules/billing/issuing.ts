@@ -5,7 +5,7 @@ import type { Actor } from "../access/principal.js";
 import { appendAudit, type SystemActor } from "../audit/audit.writer.js";
 import type { CurrencyBill, TenantBill } from "./bill.types.js";
 import { lockRunTenant, recordTenantOutcome } from "./billing-run-progress.js";
-import { customerParty, loadBillingSettings } from "./billing-settings.js";
+import { customerParty, loadBillingSettings, type EffectiveBillingSettings } from "./billing-settings.js";
 import { computeTenantBill } from "./charges.js";
 import { insertDraft, insertSimCharges } from "./invoice-drafts.js";
 import { announceIssued, issueDraft, type IssuedDocument } from "./invoice-issue.js";
@@ -29,6 +29,8 @@ export interface BillTenantOptions {
   actor: Actor | SystemActor;
   /** Issue the drafts at once (the billing settings' `autoIssue` for runs). */
   autoIssue: boolean;
+  /** The billing settings, when the caller has just read them (a run's tenant job): saves reading them again. */
+  settings?: EffectiveBillingSettings;
 }
 
 export type BillTenantResult =
@@ -87,7 +89,7 @@ export async function billTenant(deps: BillTenantDeps, opts: BillTenantOptions):
     const bills = bill.bills.filter(hasCharges);
     if (bills.length === 0) return skip("nothing_to_bill");
 
-    const settings = await loadBillingSettings(tx);
+    const settings = opts.settings ?? (await loadBillingSettings(tx));
     const customer = customerParty(tenant);
     const vat = decideVat(settings.issuer, customer, settings.vatRateOverrides);
     const invoiceIds: string[] = [];
