@@ -1,6 +1,6 @@
 import type { PaymentMethod } from "../../generated/prisma/enums.js";
 import { ValidationError } from "../../platform/errors.js";
-import { CsvSyntaxError, parseCsv } from "../sims/csv.js";
+import { readCsvTable } from "../sims/csv.js";
 import { parsePaymentAmount, parseReceivedOn } from "./payment-rules.js";
 import { PAYMENT_METHODS, type ImportRowCode } from "./payments.schemas.js";
 
@@ -42,15 +42,7 @@ export interface RejectedRow extends ParsedRow {
 }
 
 export function paymentRowsFromCsv(text: string, now: Date = new Date()): Array<{ good: GoodPaymentRow } | { rejected: RejectedRow }> {
-  let records;
-  try {
-    records = parseCsv(text);
-  } catch (err) {
-    if (err instanceof CsvSyntaxError) throw new ValidationError(`The CSV file is malformed: ${err.message}.`, [{ field: "/body", reason: err.message }]);
-    throw err;
-  }
-  const [header, ...data] = records;
-  if (!header) throw new ValidationError("The CSV file is empty.", [{ field: "/body", reason: "holds no header row" }]);
+  const { header, data } = readCsvTable(text);
   const columns = header.fields.map(columnOf);
   const problems: string[] = [];
   header.fields.forEach((h, i) => {

@@ -1,14 +1,12 @@
-import type { RatePlan } from "../../generated/prisma/client.js";
 import { decodeCursor, encodeCursor } from "../../http/pagination.js";
 import type { Db, PrismaClient } from "../../platform/db/database.js";
 import { isUniqueViolation } from "../../platform/db/prisma-errors.js";
-import { ConflictError, NotFoundError, UnprocessableError } from "../../platform/errors.js";
+import { ConflictError, UnprocessableError } from "../../platform/errors.js";
 import { authorize } from "../access/authorize.js";
-import { accessibleBy } from "../access/casl-prisma.js";
 import type { Actor } from "../access/principal.js";
 import { appendAudit } from "../audit/audit.writer.js";
 import { monthStartUtc, toVersionViews } from "./plan-prices.js";
-import { checkPrices, pricesAudit, principalLabel, versionData } from "./rate-plan-versions.js";
+import { checkPrices, findVisibleRatePlan, pricesAudit, principalLabel, versionData } from "./rate-plan-versions.js";
 import type { RatePlanVersionCreateBody, RatePlanVersionListQuery, RatePlanVersionView } from "./rate-plans.schemas.js";
 
 export type RatePlanVersionsService = ReturnType<typeof createRatePlanVersionsService>;
@@ -37,17 +35,10 @@ async function invoicedFrom(db: Db, ratePlanId: string, effectiveFrom: string): 
 export function createRatePlanVersionsService(deps: { prisma: PrismaClient }) {
   const { prisma } = deps;
 
-  async function findVisible(actor: Actor, id: string): Promise<RatePlan> {
-    authorize(actor, "read", "RatePlan");
-    const plan = await prisma.ratePlan.findFirst({ where: { AND: [accessibleBy(actor.ability, "read").ofType("RatePlan"), { id }] } });
-    if (!plan) throw new NotFoundError("Rate plan");
-    return plan;
-  }
-
   return {
     /** Every version, latest effectiveFrom first. A plan has one version a month at most, so the page is cut in memory. */
     async list(actor: Actor, id: string, query: RatePlanVersionListQuery): Promise<{ items: RatePlanVersionView[]; nextCursor: string | null }> {
-      await findVisible(actor, id);
+      await findVisibleRatePlan(prisma, actor, id);
       const after = decodeCursor(query.cursor, ["effectiveFrom"] as const);
       const views = toVersionViews(await prisma.ratePlanVersion.findMany({ where: { ratePlanId: id } }));
       const rest = after ? views.filter((v) => v.effectiveFrom < after.effectiveFrom) : views;
@@ -57,7 +48,7 @@ export function createRatePlanVersionsService(deps: { prisma: PrismaClient }) {
     },
 
     async create(actor: Actor, id: string, body: RatePlanVersionCreateBody): Promise<RatePlanVersionView> {
-      const plan = await findVisible(actor, id);
+      const plan = await findVisibleRatePlan(prisma, actor, id);
       const principal = authorize(actor, "update", "RatePlan", plan);
       const { effectiveFrom, ...prices } = body;
       checkPrices(prices, "/body");

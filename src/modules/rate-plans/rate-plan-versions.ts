@@ -1,4 +1,8 @@
-import { ValidationError } from "../../platform/errors.js";
+import type { RatePlan } from "../../generated/prisma/client.js";
+import type { Db } from "../../platform/db/database.js";
+import { NotFoundError, ValidationError } from "../../platform/errors.js";
+import { authorize } from "../access/authorize.js";
+import { accessibleBy } from "../access/casl-prisma.js";
 import { principalId, type Actor } from "../access/principal.js";
 import { formatPrice } from "../billing/money.js";
 import type { RatePlanPricesInput } from "./rate-plans.schemas.js";
@@ -48,4 +52,12 @@ export function pricesAudit(prices: RatePlanPricesInput): Record<string, string 
 export function principalLabel(actor: Actor): string | null {
   const p = actor.principal;
   return p ? `${p.kind}:${principalId(p)}` : null;
+}
+
+/** A rate plan the actor may read, or 404 (the plan routes and the version routes share it). */
+export async function findVisibleRatePlan(prisma: Db, actor: Actor, id: string): Promise<RatePlan> {
+  authorize(actor, "read", "RatePlan");
+  const plan = await prisma.ratePlan.findFirst({ where: { AND: [accessibleBy(actor.ability, "read").ofType("RatePlan"), { id }] } });
+  if (!plan) throw new NotFoundError("Rate plan");
+  return plan;
 }

@@ -2,14 +2,14 @@ import type { Prisma, RatePlan, RatePlanVersion } from "../../generated/prisma/c
 import { decodeCursor, page } from "../../http/pagination.js";
 import type { Db, PrismaClient } from "../../platform/db/database.js";
 import { isUniqueViolation } from "../../platform/db/prisma-errors.js";
-import { ConflictError, NotFoundError } from "../../platform/errors.js";
+import { ConflictError } from "../../platform/errors.js";
 import { authorize } from "../access/authorize.js";
 import { accessibleBy } from "../access/casl-prisma.js";
 import type { Actor } from "../access/principal.js";
 import { appendAudit } from "../audit/audit.writer.js";
 import { monthStartUtc, splitVersions, todayUtc } from "./plan-prices.js";
 import type { RatePlanCreateBody, RatePlanListQuery, RatePlanPatchBody, RatePlanView } from "./rate-plans.schemas.js";
-import { checkPrices, pricesAudit, principalLabel, versionData } from "./rate-plan-versions.js";
+import { checkPrices, findVisibleRatePlan, pricesAudit, principalLabel, versionData } from "./rate-plan-versions.js";
 
 export type RatePlansService = ReturnType<typeof createRatePlansService>;
 
@@ -19,13 +19,6 @@ export type RatePlansService = ReturnType<typeof createRatePlansService>;
  */
 export function createRatePlansService(deps: { prisma: PrismaClient }) {
   const { prisma } = deps;
-
-  async function findVisible(actor: Actor, id: string): Promise<RatePlan> {
-    authorize(actor, "read", "RatePlan");
-    const plan = await prisma.ratePlan.findFirst({ where: { AND: [accessibleBy(actor.ability, "read").ofType("RatePlan"), { id }] } });
-    if (!plan) throw new NotFoundError("Rate plan");
-    return plan;
-  }
 
   return {
     /** With `prices`, the plan gets version 1, in effect from the first day of the current month (UTC). */
@@ -68,12 +61,12 @@ export function createRatePlansService(deps: { prisma: PrismaClient }) {
     },
 
     async get(actor: Actor, id: string): Promise<RatePlanView> {
-      return (await withPrices(prisma, [await findVisible(actor, id)]))[0]!;
+      return (await withPrices(prisma, [await findVisibleRatePlan(prisma, actor, id)]))[0]!;
     },
 
     /** Retiring a plan keeps the SIMs on it where they are; it only stops new allocations to it. */
     async update(actor: Actor, id: string, patch: RatePlanPatchBody): Promise<RatePlanView> {
-      const current = await findVisible(actor, id);
+      const current = await findVisibleRatePlan(prisma, actor, id);
       const principal = authorize(actor, "update", "RatePlan", current);
       const updated = await prisma.$transaction(async (tx) => {
         const row = await tx.ratePlan.update({

@@ -1,3 +1,5 @@
+import { ValidationError } from "../../platform/errors.js";
+
 /**
  * A small RFC 4180 reader for the SIM manufacturers' files: quoted fields (with "" for a quote, and line breaks
  * inside quotes), CRLF, LF or CR line ends, a UTF-8 byte order mark, and blank lines skipped. The delimiter is
@@ -96,4 +98,21 @@ export function parseCsv(input: string): CsvRecord[] {
   }
   endRecord();
   return records;
+}
+
+/**
+ * An uploaded file as a header and data records. A syntax error or a file without a header refuses the whole
+ * file (400): no row of it can be trusted. Shared by the SIM inventory import and the payments import.
+ */
+export function readCsvTable(text: string): { header: CsvRecord; data: CsvRecord[] } {
+  let records: CsvRecord[];
+  try {
+    records = parseCsv(text);
+  } catch (err) {
+    if (err instanceof CsvSyntaxError) throw new ValidationError(`The CSV file is malformed: ${err.message}.`, [{ field: "/body", reason: err.message }]);
+    throw err;
+  }
+  const [header, ...data] = records;
+  if (!header) throw new ValidationError("The CSV file is empty.", [{ field: "/body", reason: "holds no header row" }]);
+  return { header, data };
 }

@@ -1,7 +1,7 @@
 import type { SimFormFactor } from "../../generated/prisma/enums.js";
 import { ValidationError } from "../../platform/errors.js";
 import { validateEid, validateIccid, validateImsi, validateMsisdn, type IdResult } from "../../platform/identifiers.js";
-import { CsvSyntaxError, parseCsv } from "./csv.js";
+import { readCsvTable } from "./csv.js";
 import { FORM_FACTORS } from "./sims.schemas.js";
 
 /**
@@ -50,15 +50,7 @@ const canonicalHeader = (h: string) => HEADER_ALIASES[h.trim().toLowerCase().rep
 
 /** CSV text to raw rows. Header problems and syntax errors refuse the whole file (400): no row can be trusted. */
 export function rowsFromCsv(text: string): RawRow[] {
-  let records;
-  try {
-    records = parseCsv(text);
-  } catch (err) {
-    if (err instanceof CsvSyntaxError) throw new ValidationError(`The CSV file is malformed: ${err.message}.`, [{ field: "/body", reason: err.message }]);
-    throw err;
-  }
-  const [header, ...data] = records;
-  if (!header) throw new ValidationError("The CSV file is empty.", [{ field: "/body", reason: "holds no header row" }]);
+  const { header, data } = readCsvTable(text);
   const columns = header.fields.map((h) => canonicalHeader(h));
   const problems: string[] = [];
   header.fields.forEach((h, i) => {
