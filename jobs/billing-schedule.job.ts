@@ -7,6 +7,7 @@ export function billingScheduleJob(deps: Pick<ProcessorDeps, "prisma" | "jobs">)
   return async (_data, ctx) => {
     const result = await scheduleBillingRun({ prisma: deps.prisma, jobs: deps.jobs() });
     if (result.due && result.created) ctx.log(`billing: scheduled run ${result.runId} for ${result.period} created`);
+    if (!result.due && result.waitingFor) ctx.log(`billing: the run for ${result.period} waits for the issuer's ${result.waitingFor.join(", ")} (PUT /v1/billing/settings)`);
     return result;
   };
 }

@@ -60,7 +60,7 @@ t.test("the billing.schedule processor, fired twice at once, creates the previou
   await createTenant(ctx.prisma, { kind: "platform" });
   // No delay: the previous month is always due, whatever the clock says today.
   await ctx.prisma.billingSettings.create({
-    data: { issuerLegalName: "Conekt GmbH", issuerAddress: { line1: "Torstraße 1", postalCode: "10119", city: "Berlin", country: "DE" }, issuerCountry: "DE", runDelayHours: 0 },
+    data: { issuerLegalName: "Conekt GmbH", issuerAddress: { line1: "Torstraße 1", postalCode: "10119", city: "Berlin", country: "DE" }, issuerCountry: "DE", issuerVatId: "DE136695976", runDelayHours: 0 },
   });
   const processors = createProcessors({ prisma: ctx.prisma, sql: ctx.runtime.db.sql, config: ctx.config, keyring: createKeyring(ctx.runtime.secrets.encryptionKeys), connectors: ctx.runtime.connectors, jobs: () => ctx.runtime.jobs });
   const jobCtx = { attempt: 1, progress: async () => undefined, log: () => undefined };
@@ -74,4 +74,29 @@ t.test("the billing.schedule processor, fired twice at once, creates the previou
   t.same(await planRun(deps(ctx), runs[0]!.id), { tenants: 0, queued: 0 });
   t.match(await ctx.prisma.billingRun.findUniqueOrThrow({ where: { id: runs[0]!.id } }), { status: "completed", tenantsTotal: 0, tenantsDone: 0 });
   t.ok((await ctx.prisma.billingRun.findUniqueOrThrow({ where: { id: runs[0]!.id } })).finishedAt);
+});
+
+t.test("nothing is issued while the issuer's details are incomplete: the schedule waits, issuing refuses", async (t) => {
+  const ctx = await build(t);
+  // The bootstrap's platform tenant: placeholders for the address, no VAT id, and no billing settings saved.
+  const platform = await createTenant(ctx.prisma, { kind: "platform" });
+  await ctx.prisma.tenant.update({ where: { id: platform.id }, data: { vatId: null, billingAddress: { line1: "-", postalCode: "-", city: "-", country: "DE" } } });
+  const plan = await createPricedPlan(ctx.prisma);
+  const customer = await billableTenant(ctx.prisma, plan.id, 1);
+
+  const waiting = await scheduleBillingRun(deps(ctx), new Date("2026-11-02T00:00:00Z"));
+  t.same(waiting, { due: false, period: "2026-10", waitingFor: ["address.line1", "address.postalCode", "address.city", "vatId"] });
+  t.equal(await ctx.prisma.billingRun.count(), 0, "no run was created");
+
+  // A run started by hand fails the tenant with the reason, and takes no invoice number.
+  const run = await ctx.prisma.billingRun.create({ data: { periodStart: new Date("2026-10-01T00:00:00Z"), trigger: "manual", actorType: "system", tenantsTotal: 1 } });
+  await ctx.prisma.billingRunTenant.create({ data: { runId: run.id, tenantId: customer.tenant.id } });
+  const outcome = await billRunTenant(deps(ctx), run.id, customer.tenant.id, { lastAttempt: true });
+  t.match(outcome, { outcome: "failed", error: /^billing_settings_incomplete: .*vatId/ });
+  t.equal(await ctx.prisma.invoice.count({ where: { tenantId: customer.tenant.id } }), 0, "no invoice, not even a draft");
+  t.equal(await ctx.prisma.invoiceSeries.count(), 0, "no number taken");
+
+  // Once the platform's details are complete, the schedule creates the run.
+  await ctx.prisma.tenant.update({ where: { id: platform.id }, data: { vatId: "DE136695976", billingAddress: { line1: "Invalidenstraße 1", postalCode: "10115", city: "Berlin", country: "DE" } } });
+  t.match(await scheduleBillingRun(deps(ctx), new Date("2026-11-02T01:00:00Z")), { due: true, created: true, period: "2026-10" });
 });

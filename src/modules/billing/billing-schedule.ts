@@ -3,12 +3,15 @@ import type { JobRunner } from "../../platform/jobs/job-runner.js";
 import { appendAudit, systemActor } from "../audit/audit.writer.js";
 import { UUID_V7_SQL } from "../sims/sim-events.js";
 import { startRun } from "./billing-run-plan.js";
-import { loadBillingSettings } from "./billing-settings.js";
+import { loadBillingSettings, missingIssuerDetails } from "./billing-settings.js";
 import { isoDate, periodContaining, previousPeriod } from "./period.js";
 
 export const SCHEDULE_ACTOR = systemActor("billing.schedule");
 
-export type ScheduleResult = { due: false; period: string } | { due: true; period: string; runId: string; created: boolean };
+export type ScheduleResult =
+  /** Not yet due, or due but waiting for the issuer's missing details (`waitingFor`): no run until staff set them. */
+  | { due: false; period: string; waitingFor?: string[] }
+  | { due: true; period: string; runId: string; created: boolean };
 
 /**
  * `billing.schedule` (hourly, on every instance): once `runDelayHours` have passed since the previous month
@@ -20,6 +23,9 @@ export async function scheduleBillingRun(deps: { prisma: PrismaClient; jobs: Job
   const settings = await loadBillingSettings(deps.prisma);
   const period = previousPeriod(periodContaining(now));
   if (now.getTime() < period.end.getTime() + settings.runDelayHours * 3600_000) return { due: false, period: period.key };
+  // A run now would fail every tenant (issuing refuses an incomplete issuer); wait, hour by hour, for the details.
+  const missing = missingIssuerDetails(settings.issuer);
+  if (missing.length) return { due: false, period: period.key, waitingFor: missing };
 
   const created = await deps.prisma.$transaction(async (tx) => {
     const [row] = await tx.$queryRawUnsafe<Array<{ id: string }>>(

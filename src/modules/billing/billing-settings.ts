@@ -73,3 +73,20 @@ export function customerParty(t: { legalName: string; billingAddress: unknown; c
   const a = (t.billingAddress ?? {}) as InvoiceParty["address"];
   return { legalName: t.legalName, address: a, country: t.country, vatId: t.vatId, email: t.billingEmail };
 }
+
+/**
+ * What an invoice needs of its issuer (EU VAT Directive, Art. 226): legal name, full address and VAT id. The
+ * bootstrap's platform tenant carries placeholders ("-") until staff fill in the billing settings, and an
+ * issued invoice can never be corrected in place, so nothing is issued while any of these is missing.
+ */
+export function missingIssuerDetails(issuer: InvoiceParty): string[] {
+  const blank = (v: string | null | undefined) => !v || v.trim() === "" || v.trim() === "-";
+  const missing: string[] = [];
+  if (blank(issuer.legalName)) missing.push("legalName");
+  if (blank(issuer.address?.line1)) missing.push("address.line1");
+  if (blank(issuer.address?.postalCode)) missing.push("address.postalCode");
+  if (blank(issuer.address?.city)) missing.push("address.city");
+  if (blank(issuer.country)) missing.push("country");
+  if (blank(issuer.vatId)) missing.push("vatId");
+  return missing;
+}

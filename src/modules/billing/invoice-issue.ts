@@ -1,10 +1,10 @@
 import type { Db } from "../../platform/db/database.js";
-import { ConflictError } from "../../platform/errors.js";
+import { ConflictError, UnprocessableError } from "../../platform/errors.js";
 import type { JobRunner } from "../../platform/jobs/job-runner.js";
 import type { Actor } from "../access/principal.js";
 import { appendAudit, type SystemActor } from "../audit/audit.writer.js";
 import { deliverSoon, emitWebhookEvent } from "../webhooks/webhook-events.js";
-import { customerParty, type EffectiveBillingSettings } from "./billing-settings.js";
+import { customerParty, missingIssuerDetails, type EffectiveBillingSettings } from "./billing-settings.js";
 import { invoiceTotals, rateKey } from "./invoice-totals.js";
 import { formatMinor } from "./money.js";
 import { takeNextNumber, seriesCode } from "./numbering.js";
@@ -51,6 +51,10 @@ export async function issueDraft(tx: Db, invoiceId: string, opts: IssueOptions):
   let parties = {};
   let totals = { netMinor: draft.netMinor, vatMinor: draft.vatMinor, totalMinor: draft.totalMinor, breakdown: draft.vatBreakdown as unknown };
   if (draft.kind === "invoice") {
+    const missing = missingIssuerDetails(settings.issuer);
+    if (missing.length) {
+      throw new UnprocessableError(`The issuer's billing details are incomplete (${missing.join(", ")}): set them with PUT /v1/billing/settings before invoices are issued.`, "billing_settings_incomplete");
+    }
     const customer = customerParty(draft.tenant);
     const vat = decideVat(settings.issuer, customer, settings.vatRateOverrides);
     if (draft.lines.some((l) => rateKey(l.vatRate) !== vat.rate)) {
