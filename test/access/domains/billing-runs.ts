@@ -11,14 +11,19 @@ import type { DomainAccess } from "./types.js";
  * staff act on tenant A's invoices (every tenant's), fresh ones per request.
  */
 
-// Each invoice made here bills a period of its own (1980-01, 1980-02, ...): one live invoice per tenant and period.
+// Each invoice made here bills a period of its own (1800-01, 1800-02, ...): one live invoice per tenant and period.
+// Other suites' invoice factories use 1900-1983 (test/payments/helpers.ts) and 2030 on (test/invoices/factory.ts).
 let serial = 0;
 async function invoiceOf(ctx: TestApp, tenantId: string, draft: boolean): Promise<string> {
+  // Issuing needs a complete issuer: the access suites' worlds may hold no platform tenant to draw it from, and
+  // the settings recipe (putBillingSettings) may have saved an issuer without a VAT id.
+  const issuer = { issuerLegalName: "Conekt GmbH", issuerAddress: { line1: "Torstraße 1", postalCode: "10119", city: "Berlin", country: "DE" }, issuerCountry: "DE", issuerVatId: "DE136695976" };
+  await ctx.prisma.billingSettings.upsert({ where: { id: 1 }, create: issuer, update: issuer });
   const n = serial++;
-  const period = periodOf(1980 + Math.floor(n / 12), (n % 12) + 1);
+  const period = periodOf(1800 + Math.floor(n / 12), (n % 12) + 1);
   const compute = handCompute(new Map([[tenantId, [eurBill([feeLine(1000n)])]]]));
   const result = await billTenant({ prisma: ctx.prisma, jobs: ctx.runtime.jobs, compute }, { tenantId, period, actor: systemActor("access-matrix"), autoIssue: !draft });
-  if (result.outcome !== "invoiced") throw new Error(`access recipe: no invoice (${result.outcome})`);
+  if (result.outcome !== "invoiced") throw new Error(`access recipe: no invoice (${result.outcome}${"reason" in result ? `: ${result.reason}` : ""}, period ${period.key})`);
   return result.invoiceIds[0]!;
 }
 
